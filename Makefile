@@ -1,0 +1,209 @@
+# SPDX-License-Identifier: Apache-2.0
+# libvmmio build. Variants go to build/$(VARIANT): release, debug, asan.
+#   make              libvmmio.a, libvmmio.so, vmmio.pc (release)
+#   make check        unit tests (release, then ASan+UBSan), freestanding
+#                     driver check, brief fuzz runs
+#   make fuzz         libFuzzer targets (clang); make fuzz-run FUZZ_TIME=600
+#   make bench        benchmarks (not part of check)
+#   make install PREFIX=/usr/local DESTDIR=
+
+VARIANT ?= release
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+WERROR ?= 1
+FUZZ_TIME ?= 20
+CC ?= gcc
+CLANG ?= clang
+
+VERSION_MAJOR := 0
+VERSION := 0.1.0
+
+BUILD := build/$(VARIANT)
+
+WARN := -std=c11 -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
+	-Wwrite-strings -Wstrict-prototypes -Wmissing-prototypes \
+	-Wold-style-definition -Wundef -Wformat=2 -Wvla -Wimplicit-fallthrough
+ifneq ($(WERROR),0)
+WARN += -Werror
+endif
+LIB_WARN := -Wconversion -Wsign-conversion
+
+OPT_release := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+OPT_debug := -O0 -g3 -fstack-protector-strong
+OPT_asan := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+OPT := $(OPT_$(VARIANT))
+ifeq ($(OPT),)
+$(error VARIANT=$(VARIANT): use release, debug or asan)
+endif
+LDSAN := $(if $(filter asan,$(VARIANT)),-fsanitize=address$(,)undefined)
+, := ,
+
+CPPFLAGS += -Iinclude -MMD -MP
+LIB_CFLAGS := $(WARN) $(LIB_WARN) $(OPT) -fPIC -fvisibility=hidden
+TEST_CFLAGS := $(WARN) $(OPT) -D_GNU_SOURCE -Wno-missing-prototypes \
+	-Wno-unused-function
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+LIB_SRCS := $(wildcard src/*.c) $(wildcard devices/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+
+STATIC := $(BUILD)/libvmmio.a
+SHARED := $(BUILD)/libvmmio.so.$(VERSION)
+SONAME := libvmmio.so.$(VERSION_MAJOR)
+PCFILE := $(BUILD)/vmmio.pc
+UNIT := $(BUILD)/tests/unit/run
+
+.PHONY: all lib check check-unit check-symbols check-freestanding fuzz \
+	fuzz-run bench install uninstall format format-check cppcheck \
+	clang-tidy compdb deps clean
+
+all: lib
+lib: $(STATIC) $(SHARED) $(BUILD)/libvmmio.so $(PCFILE)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(LIB_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJS) src/libvmmio.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libvmmio.map \
+		-Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDSAN) \
+		-o $@ $(LIB_OBJS) -lpthread
+
+$(BUILD)/libvmmio.so: $(SHARED)
+	ln -sf libvmmio.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libvmmio.so.$(VERSION) $@
+
+$(PCFILE): src/vmmio.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    $< > $@
+
+$(UNIT): $(UNIT_OBJS) $(STATIC)
+	$(CC) $(OPT) $(LDSAN) -o $@ $(UNIT_OBJS) $(STATIC) $(CHECK_LIBS) -lpthread
+
+# Unit tests of one variant.
+check-unit: $(UNIT)
+	cd $(BUILD) && CK_FORK=yes ./tests/unit/run
+
+# Only the documented vmmio_ API may be exported by the shared library.
+check-symbols: $(SHARED)
+	@bad=$$(nm -D --defined-only $(SHARED) | awk '{print $$3}' | \
+		grep -v '^vmmio_[a-z]' | grep -v '^VMMIO_' || true); \
+	if [ -n "$$bad" ]; then echo "unexpected exports: $$bad"; exit 1; fi; \
+	echo "check-symbols: $$(nm -D --defined-only $(SHARED) | grep -c ' T ') exported functions, all vmmio_"
+
+# The driver harness must build freestanding and call nothing but
+# memcpy/memset/memcmp.
+check-freestanding:
+	@mkdir -p build/freestanding
+	$(CC) -std=c11 -ffreestanding -fno-builtin -nostdlib -fno-stack-protector \
+		-O2 -Wall -Wextra -Werror -Iinclude -c src/driver.c \
+		-o build/freestanding/driver.o
+	@und=$$(nm -u build/freestanding/driver.o | awk '{print $$2}' | \
+		grep -v -x -e memcpy -e memset -e memcmp || true); \
+	if [ -n "$$und" ]; then echo "freestanding driver needs: $$und"; exit 1; fi; \
+	echo "check-freestanding: src/driver.c needs only memcpy/memset/memcmp"
+
+check:
+	$(MAKE) VARIANT=release lib check-symbols check-unit
+	$(MAKE) VARIANT=asan check-unit
+	$(MAKE) check-freestanding
+	$(MAKE) fuzz-run FUZZ_TIME=$(FUZZ_TIME)
+
+# libFuzzer targets: clang, the library compiled into each target.
+FUZZ_BUILD := build/fuzz
+FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Iinclude \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard include/vmmio/*.h src/*.h tests/fuzz/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) -lpthread
+
+fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+
+# Run each target for FUZZ_TIME seconds on a scratch copy of its corpus.
+fuzz-run: fuzz
+	@set -e; for t in $(FUZZ_NAMES); do \
+		work=$(FUZZ_BUILD)/work-$$t; rm -rf $$work; mkdir -p $$work; \
+		cp tests/fuzz/corpus/$$t/* $$work/ 2>/dev/null || true; \
+		echo "fuzz $$t: $(FUZZ_TIME)s"; \
+		$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+			$$work > $(FUZZ_BUILD)/$$t.log 2>&1 || \
+			{ tail -40 $(FUZZ_BUILD)/$$t.log; exit 1; }; \
+		grep -E 'stat::number_of_executed_units|Done' $(FUZZ_BUILD)/$$t.log | tail -2; \
+	done
+
+BENCH := $(BUILD)/tests/bench/queue_rt
+$(BUILD)/tests/bench/%: tests/bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(CFLAGS) -o $@ $< $(STATIC) -lpthread
+
+bench: $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
+	@for b in $^; do echo "== $$b"; $$b || exit 1; done
+	@if command -v valgrind >/dev/null; then \
+		echo "== callgrind: instructions per 3-descriptor chain"; \
+		$(BENCH) --callgrind; \
+	fi
+
+install: lib
+	install -d $(DESTDIR)$(INCLUDEDIR)/vmmio $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 include/vmmio/*.h $(DESTDIR)$(INCLUDEDIR)/vmmio/
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/
+	ln -sf libvmmio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libvmmio.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvmmio.so
+	install -m 644 $(PCFILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+uninstall:
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/vmmio
+	rm -f $(DESTDIR)$(LIBDIR)/libvmmio.* $(DESTDIR)$(LIBDIR)/pkgconfig/vmmio.pc
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+cppcheck:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+		--inline-suppr --std=c11 -Iinclude -D__GNUC__ \
+		--suppress=missingIncludeSystem src devices
+
+clang-tidy:
+	clang-tidy $(LIB_SRCS) -- -Iinclude -std=c11
+
+compdb:
+	$(MAKE) clean
+	bear -- $(MAKE) all
+
+# Debian packages a fresh machine needs to build and test.
+DEPS := build-essential pkg-config check clang libclang-rt-14-dev \
+	clang-format cppcheck valgrind linux-libc-dev
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

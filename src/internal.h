@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libvmmio: internals shared between the library's source files. */
+#ifndef VMMIO_INTERNAL_H
+#define VMMIO_INTERNAL_H
+
+#include <vmmio/common.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "libvmmio supports little-endian hosts only (virtio is little-endian)"
+#endif
+
+#define VMMIO_LIKELY(x) __builtin_expect(!!(x), 1)
+#define VMMIO_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* True if the caller's table (of the size it declared) has @member set. */
+#define VMMIO_HAS_OP(tbl, member)                                              \
+	((tbl) != NULL &&                                                      \
+	 (tbl)->size >= offsetof(__typeof__(*(tbl)), member) +                 \
+				sizeof((tbl)->member) &&                       \
+	 (tbl)->member != NULL)
+
+/* Allocation through the instance's hooks; memory comes back zeroed. */
+void *vmmio__zalloc(const struct vmmio_host_ops *host, void *opaque,
+		    size_t size);
+void vmmio__free(const struct vmmio_host_ops *host, void *opaque, void *ptr);
+
+/*
+ * Rate limiting for log lines a guest can trigger: at most
+ * VMMIO_RATELIMIT_BURST lines per second per instance, then a count of
+ * what was dropped once the window moves on.
+ */
+#define VMMIO_RATELIMIT_BURST 10u
+struct vmmio__ratelimit {
+	uint64_t window_ns;
+	uint32_t printed;
+	uint32_t dropped;
+};
+
+/* Log a line; @rl NULL means not guest-triggerable (never dropped). */
+void vmmio__log(const struct vmmio_host_ops *host, void *opaque,
+		struct vmmio__ratelimit *rl, enum vmmio_log_level level,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static inline bool vmmio__is_pow2(uint32_t v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+#endif /* VMMIO_INTERNAL_H */
