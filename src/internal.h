@@ -41,6 +41,12 @@ void vmmio__log(const struct vmmio_host_ops *host, void *opaque,
 		struct vmmio__ratelimit *rl, enum vmmio_log_level level,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+struct vmmio_mem;
+/* 0 if every byte of [gpa, gpa + len) is guest RAM (writable if @write);
+ * -EFAULT / -EROFS otherwise. Overflow-safe; len 0 is always fine. */
+int vmmio__mem_check(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
+		     uint64_t len, bool write);
+
 static inline bool vmmio__is_pow2(uint32_t v)
 {
 	return v != 0 && (v & (v - 1)) == 0;

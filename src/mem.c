@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libvmmio: guest-physical memory map with bounds- and overflow-checked access. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,4 +257,12 @@ int vmmio_mem_store32(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
 	if (p)
 		__atomic_store_n(p, val, __ATOMIC_RELEASE);
 	return rc;
+}
+
+int vmmio__mem_check(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
+		     uint64_t len, bool write)
+{
+	if (len > SIZE_MAX)
+		return -EFAULT;
+	return walk(mem, gpa, (size_t)len, write, NULL, 0, NULL);
 }
