@@ -37,8 +37,8 @@ OPT := $(OPT_$(VARIANT))
 ifeq ($(OPT),)
 $(error VARIANT=$(VARIANT): use release, debug or asan)
 endif
-LDSAN := $(if $(filter asan,$(VARIANT)),-fsanitize=address$(,)undefined)
-, := ,
+comma := ,
+LDSAN := $(if $(filter asan,$(VARIANT)),-fsanitize=address$(comma)undefined)
 
 CPPFLAGS += -Iinclude -MMD -MP
 LIB_CFLAGS := $(WARN) $(LIB_WARN) $(OPT) -fPIC -fvisibility=hidden
