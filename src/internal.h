@@ -42,6 +42,10 @@ void vmmio__log(const struct vmmio_host_ops *host, void *opaque,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 struct vmmio_mem;
+struct vmmio_mem_region;
+/* The region holding @gpa, or NULL. */
+const struct vmmio_mem_region *vmmio__mem_find(const struct vmmio_mem *mem,
+					       vmmio_gpa_t gpa);
 /* 0 if every byte of [gpa, gpa + len) is guest RAM (writable if @write);
  * -EFAULT / -EROFS otherwise. Overflow-safe; len 0 is always fine. */
 int vmmio__mem_check(const struct vmmio_mem *mem, vmmio_gpa_t gpa,

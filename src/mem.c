@@ -259,6 +259,12 @@ int vmmio_mem_store32(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
 	return rc;
 }
 
+const struct vmmio_mem_region *vmmio__mem_find(const struct vmmio_mem *mem,
+					       vmmio_gpa_t gpa)
+{
+	return find(mem, gpa);
+}
+
 int vmmio__mem_check(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
 		     uint64_t len, bool write)
 {

@@ -47,6 +47,10 @@ struct vmmio_vq {
 
 	struct head_state *head;  /* max_size entries */
 	uint16_t *popped;         /* head popped at avail slot, for unpop */
+	/* Last region a buffer was found in: most buffers of a guest sit in
+	 * one big region, so this skips the map's binary search. Per queue,
+	 * so no sharing between threads; dropped when the map changes. */
+	struct vmmio_mem_region rc;
 	struct vmmio__ratelimit rl;
 };
 
@@ -131,6 +135,7 @@ void vmmio_vq_reset(struct vmmio_vq *q)
 	q->fault = VMMIO_FAULT_NONE;
 	memset(q->gpa, 0, sizeof(q->gpa));
 	memset(q->hva, 0, sizeof(q->hva));
+	memset(&q->rc, 0, sizeof(q->rc));
 	clear_indexes(q);
 }
 
@@ -238,6 +243,7 @@ int vmmio_vq_set_mem(struct vmmio_vq *q, const struct vmmio_mem *mem)
 		return -EINVAL;
 	q->mem = mem;
 	memset(q->hva, 0, sizeof(q->hva));
+	memset(&q->rc, 0, sizeof(q->rc));
 	if (!q->ready || q->fault)
 		return 0;
 	return map_rings(q);
@@ -345,56 +351,75 @@ struct walk {
 	bool seen_write;
 };
 
-static int append(struct walk *w, const struct desc *d, bool wr);
-
-/* Append one descriptor's buffer (checklist rows 11, 12, 13). */
-static int add_buffer(struct walk *w, const struct desc *d)
+/*
+ * Slow path of add_buffer: the buffer is not inside the cached region.
+ * Look its start up again; if it lies in one region cache that, else
+ * split it into one segment per region crossed.
+ */
+static __attribute__((noinline)) int append_slow(struct walk *w,
+						 const struct desc *d, bool wr)
 {
+	struct vmmio_vq *q = w->q;
 	struct vmmio_chain *c = w->c;
-	bool wr = d->flags & VRING_DESC_F_WRITE;
-	uint64_t *total = wr ? &w->wlen : &w->rlen;
-	int rc;
-
-	if (!wr && w->seen_write)
-		return fail(w->q, VMMIO_FAULT_DESC_ORDER);
-	w->seen_write |= wr;
-	*total += d->len;
-	if (w->rlen + w->wlen > UINT32_MAX)
-		return fail(w->q, VMMIO_FAULT_CHAIN_LEN);
-	if (d->len == 0)
-		return 0;
-	rc = append(w, d, wr);
-	if (!rc && !wr)
-		c->nreadable = c->nseg;
-	return rc;
-}
-
-/* Translate one non-empty buffer into segments of the chain. */
-static int append(struct walk *w, const struct desc *d, bool wr)
-{
-	struct vmmio_chain *c = w->c;
+	const struct vmmio_mem_region *r = vmmio__mem_find(q->mem, d->addr);
 	unsigned n;
-	void *p;
 	int rc;
 
-	p = vmmio_mem_ptr(w->q->mem, d->addr, d->len, wr);
-	if (VMMIO_LIKELY(p != NULL)) {
-		if (VMMIO_UNLIKELY(c->nseg == c->seg_cap))
-			return fail(w->q, VMMIO_FAULT_SEGMENTS);
-		c->seg[c->nseg].base = p;
+	if (r && d->len <= r->size - (d->addr - r->gpa) &&
+	    !(wr && r->read_only)) {
+		q->rc = *r;
+		if (c->nseg == c->seg_cap)
+			return fail(q, VMMIO_FAULT_SEGMENTS);
+		c->seg[c->nseg].base =
+			(unsigned char *)r->host + (d->addr - r->gpa);
 		c->seg[c->nseg].len = d->len;
 		c->nseg++;
 		return 0;
 	}
-	/* Crosses regions (or is bad): split it, one segment per region. */
-	rc = vmmio_mem_segments(w->q->mem, d->addr, d->len, wr,
-				c->seg + c->nseg, c->seg_cap - c->nseg, &n);
+	rc = vmmio_mem_segments(q->mem, d->addr, d->len, wr, c->seg + c->nseg,
+				c->seg_cap - c->nseg, &n);
 	if (rc == -ENOSPC)
-		return fail(w->q, VMMIO_FAULT_SEGMENTS);
+		return fail(q, VMMIO_FAULT_SEGMENTS);
 	if (rc)
-		return fail(w->q, VMMIO_FAULT_BUFFER_RANGE);
+		return fail(q, VMMIO_FAULT_BUFFER_RANGE);
 	c->nseg += n;
 	return 0;
+}
+
+/* Append one descriptor's buffer (checklist rows 11, 12, 13). */
+static inline __attribute__((always_inline)) int
+add_buffer(struct walk *w, const struct desc *d)
+{
+	struct vmmio_vq *q = w->q;
+	struct vmmio_chain *c = w->c;
+	bool wr = d->flags & VRING_DESC_F_WRITE;
+	uint64_t off = d->addr - q->rc.gpa;
+	int rc = 0;
+
+	if (VMMIO_UNLIKELY(!wr && w->seen_write))
+		return fail(q, VMMIO_FAULT_DESC_ORDER);
+	w->seen_write |= wr;
+	if (wr)
+		w->wlen += d->len;
+	else
+		w->rlen += d->len;
+	if (VMMIO_UNLIKELY(w->rlen + w->wlen > UINT32_MAX))
+		return fail(q, VMMIO_FAULT_CHAIN_LEN);
+	if (VMMIO_UNLIKELY(d->len == 0))
+		return 0;
+	/* off < size also rejects an empty cache (size 0) and wrap-around. */
+	if (VMMIO_LIKELY(off < q->rc.size && d->len <= q->rc.size - off &&
+			 !(wr && q->rc.read_only) &&
+			 c->nseg < c->seg_cap)) {
+		c->seg[c->nseg].base = (unsigned char *)q->rc.host + off;
+		c->seg[c->nseg].len = d->len;
+		c->nseg++;
+	} else {
+		rc = append_slow(w, d, wr);
+	}
+	if (!rc && !wr)
+		c->nreadable = c->nseg;
+	return rc;
 }
 
 /* Read entry @i of an indirect table that is not in one region. */
