@@ -137,30 +137,33 @@ int vmmio_drv_vq_add(struct vmmio_drv_vq *vq, const struct vmmio_drv_req *r,
 		     void *token)
 {
 	unsigned ndesc, total, i;
-	uint16_t head = vq->free_head, cur = head, slot_i;
+	uint16_t head = vq->free_head, cur = head, prev = head, slot_i;
+	struct vring_desc *desc = (struct vring_desc *)(void *)vq->desc;
 	int rc = check_req(vq, r, token, &ndesc);
 
 	if (rc)
 		return rc;
 	total = r->n_out + r->n_in;
-	for (i = 0; i < ndesc; i++) {
-		uint16_t next = vq->slot[cur].next, f;
-		bool last = i + 1 == ndesc;
-
-		if (i < r->n_direct) {
-			f = buf_flags(r, i) | (last ? 0 : VRING_DESC_F_NEXT);
-			write_desc(vq->desc + 16u * cur, r->buf[i].gpa,
-				   r->buf[i].len, f, next);
-		} else {
-			fill_table(r, total);
-			write_desc(vq->desc + 16u * cur, r->table_gpa,
-				   16u * (total - r->n_direct),
-				   VRING_DESC_F_INDIRECT, 0);
-		}
-		if (!last)
-			cur = next;
+	for (i = 0; i < r->n_direct; i++) {
+		desc[cur].addr = r->buf[i].gpa;
+		desc[cur].len = r->buf[i].len;
+		desc[cur].flags = (uint16_t)(buf_flags(r, i) | VRING_DESC_F_NEXT);
+		desc[cur].next = vq->slot[cur].next;
+		prev = cur;
+		cur = vq->slot[cur].next;
 	}
-	vq->free_head = vq->slot[cur].next;
+	if (r->n_direct < total) {
+		fill_table(r, total);
+		desc[cur].addr = r->table_gpa;
+		desc[cur].len = 16u * (total - r->n_direct);
+		desc[cur].flags = VRING_DESC_F_INDIRECT;
+		desc[cur].next = 0;
+		prev = cur;
+		cur = vq->slot[cur].next;
+	} else {
+		desc[prev].flags &= (uint16_t)~VRING_DESC_F_NEXT;
+	}
+	vq->free_head = cur;
 	vq->num_free = (uint16_t)(vq->num_free - ndesc);
 	vq->slot[head].token = token;
 	vq->slot[head].ndesc = (uint16_t)ndesc;

@@ -788,9 +788,22 @@ static int chain_copy(const struct vmmio_chain *c, bool writable, uint32_t off,
 		      void *buf, uint32_t n)
 {
 	unsigned char *b = buf;
-	uint32_t i;
+	uint32_t i = writable ? c->nreadable : 0;
 	size_t in;
 
+	/* Fast path: the range sits in the part's first segment (headers,
+	 * status bytes). seg[i] exists when i < nseg. */
+	if (VMMIO_LIKELY(i < c->nseg && off < c->seg[i].len &&
+			 n <= c->seg[i].len - off &&
+			 (writable || i < c->nreadable))) {
+		unsigned char *p = (unsigned char *)c->seg[i].base + off;
+
+		if (writable)
+			memcpy(p, b, n);
+		else
+			memcpy(b, p, n);
+		return 0;
+	}
 	if (!seek(c, writable, off, n, &i, &in))
 		return -ERANGE;
 	while (n) {
