@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libvmmio: driver side of a split virtqueue (the guest's half), freestanding. */
+/* libvmmio: driver side of a split virtqueue (the guest's half), freestanding.
+ */
 #include <vmmio/driver.h>
 
 #include <linux/errno.h>
@@ -147,7 +148,8 @@ int vmmio_drv_vq_add(struct vmmio_drv_vq *vq, const struct vmmio_drv_req *r,
 	for (i = 0; i < r->n_direct; i++) {
 		desc[cur].addr = r->buf[i].gpa;
 		desc[cur].len = r->buf[i].len;
-		desc[cur].flags = (uint16_t)(buf_flags(r, i) | VRING_DESC_F_NEXT);
+		desc[cur].flags =
+		    (uint16_t)(buf_flags(r, i) | VRING_DESC_F_NEXT);
 		desc[cur].next = vq->slot[cur].next;
 		prev = cur;
 		cur = vq->slot[cur].next;
@@ -215,8 +217,7 @@ static void set_used_event(struct vmmio_drv_vq *vq, uint16_t v)
 			 __ATOMIC_RELAXED);
 }
 
-int vmmio_drv_vq_get_used(struct vmmio_drv_vq *vq, void **token,
-			  uint32_t *len)
+int vmmio_drv_vq_get_used(struct vmmio_drv_vq *vq, void **token, uint32_t *len)
 {
 	uint16_t idx = used_idx(vq), slot_i, cur, k;
 	uint32_t id, n;

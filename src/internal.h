@@ -15,8 +15,8 @@
 /* True if the caller's table (of the size it declared) has @member set. */
 #define VMMIO_HAS_OP(tbl, member)                                              \
 	((tbl) != NULL &&                                                      \
-	 (tbl)->size >= offsetof(__typeof__(*(tbl)), member) +                 \
-				sizeof((tbl)->member) &&                       \
+	 (tbl)->size >=                                                        \
+	     offsetof(__typeof__(*(tbl)), member) + sizeof((tbl)->member) &&   \
 	 (tbl)->member != NULL)
 
 /* Allocation through the instance's hooks; memory comes back zeroed. */
@@ -48,8 +48,8 @@ const struct vmmio_mem_region *vmmio__mem_find(const struct vmmio_mem *mem,
 					       vmmio_gpa_t gpa);
 /* 0 if every byte of [gpa, gpa + len) is guest RAM (writable if @write);
  * -EFAULT / -EROFS otherwise. Overflow-safe; len 0 is always fine. */
-int vmmio__mem_check(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
-		     uint64_t len, bool write);
+int vmmio__mem_check(const struct vmmio_mem *mem, vmmio_gpa_t gpa, uint64_t len,
+		     bool write);
 
 static inline bool vmmio__is_pow2(uint32_t v)
 {

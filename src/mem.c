@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libvmmio: guest-physical memory map with bounds- and overflow-checked access. */
+/* libvmmio: guest-physical memory map with bounds- and overflow-checked access.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -144,9 +145,9 @@ static int walk(const struct vmmio_mem *m, vmmio_gpa_t gpa, size_t len,
 	return 0;
 }
 
-int vmmio_mem_segments(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
-		       size_t len, bool write, struct vmmio_seg *seg,
-		       unsigned cap, unsigned *n)
+int vmmio_mem_segments(const struct vmmio_mem *mem, vmmio_gpa_t gpa, size_t len,
+		       bool write, struct vmmio_seg *seg, unsigned cap,
+		       unsigned *n)
 {
 	if (!seg || !n)
 		return -EINVAL;
@@ -164,8 +165,8 @@ int vmmio_mem_read(const struct vmmio_mem *mem, vmmio_gpa_t gpa, void *dst,
 	while (len) {
 		const struct vmmio_mem_region *r = find(mem, gpa);
 		uint64_t off = gpa - r->gpa;
-		size_t chunk = (size_t)(r->size - off < len ? r->size - off
-							    : len);
+		size_t chunk =
+		    (size_t)(r->size - off < len ? r->size - off : len);
 
 		memcpy(d, (const char *)r->host + off, chunk);
 		d += chunk;
@@ -186,8 +187,8 @@ int vmmio_mem_write(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
 	while (len) {
 		const struct vmmio_mem_region *r = find(mem, gpa);
 		uint64_t off = gpa - r->gpa;
-		size_t chunk = (size_t)(r->size - off < len ? r->size - off
-							    : len);
+		size_t chunk =
+		    (size_t)(r->size - off < len ? r->size - off : len);
 
 		memcpy((char *)r->host + off, s, chunk);
 		s += chunk;
@@ -197,8 +198,8 @@ int vmmio_mem_write(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
 	return 0;
 }
 
-static void *atomic_ptr(const struct vmmio_mem *m, vmmio_gpa_t gpa,
-			size_t size, bool write, int *rc)
+static void *atomic_ptr(const struct vmmio_mem *m, vmmio_gpa_t gpa, size_t size,
+			bool write, int *rc)
 {
 	const struct vmmio_mem_region *r;
 	void *p;
@@ -265,8 +266,8 @@ const struct vmmio_mem_region *vmmio__mem_find(const struct vmmio_mem *mem,
 	return find(mem, gpa);
 }
 
-int vmmio__mem_check(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
-		     uint64_t len, bool write)
+int vmmio__mem_check(const struct vmmio_mem *mem, vmmio_gpa_t gpa, uint64_t len,
+		     bool write)
 {
 	if (len > SIZE_MAX)
 		return -EFAULT;

@@ -45,8 +45,8 @@ struct vmmio_vq {
 	bool signalled_valid;
 	uint16_t inflight;
 
-	struct head_state *head;  /* max_size entries */
-	uint16_t *popped;         /* head popped at avail slot, for unpop */
+	struct head_state *head; /* max_size entries */
+	uint16_t *popped;	 /* head popped at avail slot, for unpop */
 	/* Last region a buffer was found in: most buffers of a guest sit in
 	 * one big region, so this skips the map's binary search. Per queue,
 	 * so no sharing between threads; dropped when the map changes. */
@@ -335,7 +335,8 @@ static inline void desc_load(const void *p, struct desc *d)
 	/* Two single loads: the guest may rewrite the descriptor at any
 	 * time, so no field is ever read from guest memory twice. */
 	uint64_t lo = __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
-	uint64_t hi = __atomic_load_n((const uint64_t *)p + 1, __ATOMIC_RELAXED);
+	uint64_t hi =
+	    __atomic_load_n((const uint64_t *)p + 1, __ATOMIC_RELAXED);
 
 	d->addr = lo;
 	d->len = (uint32_t)hi;
@@ -371,7 +372,7 @@ static __attribute__((noinline)) int append_slow(struct walk *w,
 		if (c->nseg == c->seg_cap)
 			return fail(q, VMMIO_FAULT_SEGMENTS);
 		c->seg[c->nseg].base =
-			(unsigned char *)r->host + (d->addr - r->gpa);
+		    (unsigned char *)r->host + (d->addr - r->gpa);
 		c->seg[c->nseg].len = d->len;
 		c->nseg++;
 		return 0;
@@ -409,8 +410,7 @@ add_buffer(struct walk *w, const struct desc *d)
 		return 0;
 	/* off < size also rejects an empty cache (size 0) and wrap-around. */
 	if (VMMIO_LIKELY(off < q->rc.size && d->len <= q->rc.size - off &&
-			 !(wr && q->rc.read_only) &&
-			 c->nseg < c->seg_cap)) {
+			 !(wr && q->rc.read_only) && c->nseg < c->seg_cap)) {
 		c->seg[c->nseg].base = (unsigned char *)q->rc.host + off;
 		c->seg[c->nseg].len = d->len;
 		c->nseg++;
@@ -634,7 +634,8 @@ static int want_interrupt(struct vmmio_vq *q)
 		return 1;
 	}
 	/* virtio 1.2 §2.7.10: wrap-safe "did we pass used_event?" */
-	return (uint16_t)(q->published - v - 1) < (uint16_t)(q->published - old);
+	return (uint16_t)(q->published - v - 1) <
+	       (uint16_t)(q->published - old);
 }
 
 int vmmio_vq_publish(struct vmmio_vq *q)

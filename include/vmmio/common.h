@@ -53,8 +53,7 @@ enum vmmio_log_level {
 struct vmmio_host_ops {
 	uint32_t size;
 	void (*irq)(void *opaque, bool raise);
-	void (*log)(void *opaque, enum vmmio_log_level level,
-		    const char *msg);
+	void (*log)(void *opaque, enum vmmio_log_level level, const char *msg);
 	void *(*alloc)(void *opaque, size_t size);
 	void (*free)(void *opaque, void *ptr);
 };
@@ -68,28 +67,28 @@ struct vmmio_host_ops {
  */
 enum vmmio_fault {
 	VMMIO_FAULT_NONE,
-	VMMIO_FAULT_REG_ACCESS,    /* register access not 32-bit or misaligned */
-	VMMIO_FAULT_STATUS,        /* illegal status transition */
-	VMMIO_FAULT_QUEUE_SEL,     /* queue register used with QueueSel >= num */
-	VMMIO_FAULT_QUEUE_STATE,   /* queue register written in the wrong state */
-	VMMIO_FAULT_QUEUE_SIZE,    /* QueueNum 0, above max or not a power of 2 */
-	VMMIO_FAULT_RING_ALIGN,    /* desc/avail/used ring misaligned */
-	VMMIO_FAULT_RING_RANGE,    /* a ring is not wholly inside guest RAM */
-	VMMIO_FAULT_NOTIFY,        /* QueueNotify of a missing or unready queue */
-	VMMIO_FAULT_AVAIL_IDX,     /* avail.idx moved more than the queue size */
-	VMMIO_FAULT_HEAD_RANGE,    /* head index >= queue size */
+	VMMIO_FAULT_REG_ACCESS,	 /* register access not 32-bit or misaligned */
+	VMMIO_FAULT_STATUS,	 /* illegal status transition */
+	VMMIO_FAULT_QUEUE_SEL,	 /* queue register used with QueueSel >= num */
+	VMMIO_FAULT_QUEUE_STATE, /* queue register written in the wrong state */
+	VMMIO_FAULT_QUEUE_SIZE,	 /* QueueNum 0, above max or not a power of 2 */
+	VMMIO_FAULT_RING_ALIGN,	 /* desc/avail/used ring misaligned */
+	VMMIO_FAULT_RING_RANGE,	 /* a ring is not wholly inside guest RAM */
+	VMMIO_FAULT_NOTIFY,	 /* QueueNotify of a missing or unready queue */
+	VMMIO_FAULT_AVAIL_IDX,	 /* avail.idx moved more than the queue size */
+	VMMIO_FAULT_HEAD_RANGE,	 /* head index >= queue size */
 	VMMIO_FAULT_HEAD_INFLIGHT, /* head made available again while in use */
-	VMMIO_FAULT_NEXT_RANGE,    /* descriptor next >= table size */
-	VMMIO_FAULT_CHAIN_LOOP,    /* chain longer than its table: a loop */
-	VMMIO_FAULT_INDIRECT,      /* indirect descriptor not negotiated */
+	VMMIO_FAULT_NEXT_RANGE,	   /* descriptor next >= table size */
+	VMMIO_FAULT_CHAIN_LOOP,	   /* chain longer than its table: a loop */
+	VMMIO_FAULT_INDIRECT,	   /* indirect descriptor not negotiated */
 	VMMIO_FAULT_INDIRECT_NESTED, /* indirect inside an indirect table */
-	VMMIO_FAULT_INDIRECT_NEXT, /* indirect descriptor with F_NEXT */
-	VMMIO_FAULT_INDIRECT_LEN,  /* table length 0, not 16n, or too long */
-	VMMIO_FAULT_DESC_ORDER,    /* device-readable after device-writable */
-	VMMIO_FAULT_BUFFER_RANGE,  /* buffer wraps, leaves RAM or is read-only */
-	VMMIO_FAULT_CHAIN_LEN,     /* total chain length above 4 GiB - 1 */
-	VMMIO_FAULT_SEGMENTS,      /* more segments than the device accepts */
-	VMMIO_FAULT_DEVICE,        /* the device model reported a driver bug */
+	VMMIO_FAULT_INDIRECT_NEXT,   /* indirect descriptor with F_NEXT */
+	VMMIO_FAULT_INDIRECT_LEN,    /* table length 0, not 16n, or too long */
+	VMMIO_FAULT_DESC_ORDER,	     /* device-readable after device-writable */
+	VMMIO_FAULT_BUFFER_RANGE, /* buffer wraps, leaves RAM or is read-only */
+	VMMIO_FAULT_CHAIN_LEN,	  /* total chain length above 4 GiB - 1 */
+	VMMIO_FAULT_SEGMENTS,	  /* more segments than the device accepts */
+	VMMIO_FAULT_DEVICE,	  /* the device model reported a driver bug */
 	VMMIO_FAULT__COUNT
 };
 

@@ -108,9 +108,10 @@ struct vmmio_dev_config {
  * Return: 0; -EINVAL naming-free bad parameter (see the struct docs; a
  *         message goes to the log hook); -ENOMEM.
  */
-VMMIO_API VMMIO_MUST_CHECK int
-vmmio_dev_new(const struct vmmio_dev_ops *ops, void *opaque,
-	      const struct vmmio_dev_config *cfg, struct vmmio_dev **out);
+VMMIO_API VMMIO_MUST_CHECK int vmmio_dev_new(const struct vmmio_dev_ops *ops,
+					     void *opaque,
+					     const struct vmmio_dev_config *cfg,
+					     struct vmmio_dev **out);
 
 /* vmmio_dev_free() - release the device and its queues (NULL ignored). */
 VMMIO_API void vmmio_dev_free(struct vmmio_dev *dev);

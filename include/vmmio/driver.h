@@ -28,8 +28,7 @@ extern "C" {
 struct vmmio_drv_ops {
 	uint32_t size;
 	uint32_t (*read)(void *opaque, uint32_t off, unsigned width);
-	void (*write)(void *opaque, uint32_t off, uint32_t val,
-		      unsigned width);
+	void (*write)(void *opaque, uint32_t off, uint32_t val, unsigned width);
 };
 
 /* Transport driver state; caller-allocated, fields private. */
@@ -128,9 +127,8 @@ VMMIO_API bool vmmio_drv_vq_kick_prepare(struct vmmio_drv_vq *vq);
  * Return: 1 with *token and *len set; 0 none; -EIO the device returned a
  *         head that is out of range or not in flight.
  */
-VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_vq_get_used(struct vmmio_drv_vq *vq,
-						     void **token,
-						     uint32_t *len);
+VMMIO_API VMMIO_MUST_CHECK int
+vmmio_drv_vq_get_used(struct vmmio_drv_vq *vq, void **token, uint32_t *len);
 
 VMMIO_API unsigned vmmio_drv_vq_num_free(const struct vmmio_drv_vq *vq);
 /* Used elements published by the device and not yet taken. */
@@ -169,9 +167,8 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_reset(const struct vmmio_drv *d);
  * them, set FEATURES_OK (version 2) and check it stuck.
  * Return: 0 with *accepted set; -EIO FEATURES_OK refused or reset failed.
  */
-VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_negotiate(struct vmmio_drv *d,
-						   uint64_t wanted,
-						   uint64_t *accepted);
+VMMIO_API VMMIO_MUST_CHECK int
+vmmio_drv_negotiate(struct vmmio_drv *d, uint64_t wanted, uint64_t *accepted);
 
 /* QueueNumMax of queue @index (0: the queue does not exist). */
 VMMIO_API uint32_t vmmio_drv_queue_max(const struct vmmio_drv *d,
@@ -185,9 +182,9 @@ VMMIO_API uint32_t vmmio_drv_queue_max(const struct vmmio_drv *d,
  *         big, or a ring not expressible as a legacy PFN; -EIO not ready
  *         after the write (device refused, NEEDS_RESET).
  */
-VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_setup_queue(const struct vmmio_drv *d,
-						     uint32_t index,
-						     const struct vmmio_drv_vq *vq);
+VMMIO_API VMMIO_MUST_CHECK int
+vmmio_drv_setup_queue(const struct vmmio_drv *d, uint32_t index,
+		      const struct vmmio_drv_vq *vq);
 
 /* vmmio_drv_driver_ok() - set DRIVER_OK. Return 0; -EIO NEEDS_RESET set. */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_driver_ok(const struct vmmio_drv *d);
@@ -209,9 +206,10 @@ VMMIO_API uint32_t vmmio_drv_ack_interrupt(const struct vmmio_drv *d);
 VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_config_read(const struct vmmio_drv *d,
 						     uint32_t off, void *buf,
 						     uint32_t len);
-VMMIO_API VMMIO_MUST_CHECK int
-vmmio_drv_config_write(const struct vmmio_drv *d, uint32_t off,
-		       const void *buf, uint32_t len);
+VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_config_write(const struct vmmio_drv *d,
+						      uint32_t off,
+						      const void *buf,
+						      uint32_t len);
 
 #ifdef __cplusplus
 }

@@ -75,8 +75,8 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_mem_read(const struct vmmio_mem *mem,
  *         a read-only region. On error nothing has been written.
  */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_mem_write(const struct vmmio_mem *mem,
-					       vmmio_gpa_t gpa,
-					       const void *src, size_t len);
+					       vmmio_gpa_t gpa, const void *src,
+					       size_t len);
 
 /*
  * vmmio_mem_ptr() - host pointer for [gpa, gpa + len) if the whole range
@@ -94,10 +94,11 @@ VMMIO_API void *vmmio_mem_ptr(const struct vmmio_mem *mem, vmmio_gpa_t gpa,
  * Return: 0; -EFAULT (outside RAM / wraps); -EROFS (@write and read-only);
  *         -ENOSPC (more than @cap segments needed). len 0 gives *n = 0.
  */
-VMMIO_API VMMIO_MUST_CHECK int
-vmmio_mem_segments(const struct vmmio_mem *mem, vmmio_gpa_t gpa, size_t len,
-		   bool write, struct vmmio_seg *seg, unsigned cap,
-		   unsigned *n);
+VMMIO_API VMMIO_MUST_CHECK int vmmio_mem_segments(const struct vmmio_mem *mem,
+						  vmmio_gpa_t gpa, size_t len,
+						  bool write,
+						  struct vmmio_seg *seg,
+						  unsigned cap, unsigned *n);
 
 /*
  * Naturally aligned atomic accesses for ring indexes and flags: loads
@@ -106,17 +107,13 @@ vmmio_mem_segments(const struct vmmio_mem *mem, vmmio_gpa_t gpa, size_t len,
  *         outside RAM; -EROFS (stores) into a read-only region.
  */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_mem_load16(const struct vmmio_mem *mem,
-						vmmio_gpa_t gpa,
-						uint16_t *val);
+						vmmio_gpa_t gpa, uint16_t *val);
 VMMIO_API VMMIO_MUST_CHECK int vmmio_mem_load32(const struct vmmio_mem *mem,
-						vmmio_gpa_t gpa,
-						uint32_t *val);
+						vmmio_gpa_t gpa, uint32_t *val);
 VMMIO_API VMMIO_MUST_CHECK int vmmio_mem_store16(const struct vmmio_mem *mem,
-						 vmmio_gpa_t gpa,
-						 uint16_t val);
+						 vmmio_gpa_t gpa, uint16_t val);
 VMMIO_API VMMIO_MUST_CHECK int vmmio_mem_store32(const struct vmmio_mem *mem,
-						 vmmio_gpa_t gpa,
-						 uint32_t val);
+						 vmmio_gpa_t gpa, uint32_t val);
 
 #ifdef __cplusplus
 }

@@ -36,8 +36,8 @@ struct vmmio_vq;
 struct vmmio_chain {
 	struct vmmio_seg *seg; /* in: segment array */
 	uint32_t seg_cap;      /* in: its capacity, >= 1 */
-	uint16_t head;         /* out: head descriptor index, for push */
-	uint32_t nseg;         /* out: segments used */
+	uint16_t head;	       /* out: head descriptor index, for push */
+	uint32_t nseg;	       /* out: segments used */
 	uint32_t nreadable;    /* out: readable segments, first in seg[] */
 	uint32_t readable_len; /* out: bytes in the readable part */
 	uint32_t writable_len; /* out: bytes in the writable part */
@@ -78,10 +78,11 @@ struct vmmio_vq_state {
  * @out:      receives the queue.
  * Return: 0; -EINVAL (bad max_size, NULL mem); -ENOMEM.
  */
-VMMIO_API VMMIO_MUST_CHECK int
-vmmio_vq_new(uint16_t max_size, const struct vmmio_mem *mem,
-	     const struct vmmio_host_ops *host, void *opaque,
-	     struct vmmio_vq **out);
+VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_new(uint16_t max_size,
+					    const struct vmmio_mem *mem,
+					    const struct vmmio_host_ops *host,
+					    void *opaque,
+					    struct vmmio_vq **out);
 
 /* vmmio_vq_free() - release a queue (NULL is ignored). */
 VMMIO_API void vmmio_vq_free(struct vmmio_vq *q);
@@ -168,8 +169,7 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_pop(struct vmmio_vq *q,
  * Return: 0; -EINVAL if @n exceeds the popped-and-unpushed chains at the
  *         end of the pop order; -EIO faulted.
  */
-VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_unpop(struct vmmio_vq *q,
-					      unsigned n);
+VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_unpop(struct vmmio_vq *q, unsigned n);
 
 /*
  * vmmio_vq_add_used() - write a used element for a popped @head without
@@ -190,8 +190,8 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_add_used(struct vmmio_vq *q,
 VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_publish(struct vmmio_vq *q);
 
 /* vmmio_vq_push() - add_used() then publish(); same return values. */
-VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_push(struct vmmio_vq *q,
-					     uint16_t head, uint32_t len);
+VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_push(struct vmmio_vq *q, uint16_t head,
+					     uint32_t len);
 
 /*
  * vmmio_vq_disable_notify() - ask the driver not to kick
@@ -230,8 +230,8 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_chain_read(const struct vmmio_chain *c,
 						uint32_t off, void *dst,
 						uint32_t n);
 VMMIO_API VMMIO_MUST_CHECK int vmmio_chain_write(const struct vmmio_chain *c,
-						 uint32_t off,
-						 const void *src, uint32_t n);
+						 uint32_t off, const void *src,
+						 uint32_t n);
 
 /*
  * vmmio_chain_iov() - host segments covering [off, off + n) of the
@@ -242,7 +242,8 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_chain_write(const struct vmmio_chain *c,
  */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_chain_iov(const struct vmmio_chain *c,
 					       bool writable, uint32_t off,
-					       uint32_t n, struct vmmio_seg *out,
+					       uint32_t n,
+					       struct vmmio_seg *out,
 					       unsigned cap, unsigned *count);
 
 #ifdef __cplusplus

@@ -41,8 +41,8 @@ static void on_irq(void *opaque, struct vmmio_vq *q)
 	((struct bench *)opaque)->irqs++;
 }
 
-static const struct vmmio_vq_hooks hooks = {
-	.size = sizeof(hooks), .interrupt = on_irq};
+static const struct vmmio_vq_hooks hooks = {.size = sizeof(hooks),
+					    .interrupt = on_irq};
 
 static void die(const char *what)
 {
@@ -52,8 +52,9 @@ static void die(const char *what)
 
 static void setup(struct bench *b, const struct cfg *c)
 {
-	uint64_t feat = (c->indirect ? 1ull << VIRTIO_RING_F_INDIRECT_DESC : 0) |
-			(c->event_idx ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0);
+	uint64_t feat =
+	    (c->indirect ? 1ull << VIRTIO_RING_F_INDIRECT_DESC : 0) |
+	    (c->event_idx ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0);
 	struct vmmio_mem_region r = {RAM_GPA, RAM_LEN, NULL, false};
 	size_t rb = vmmio_drv_vq_ring_bytes(QSIZE, 4);
 
@@ -76,16 +77,21 @@ static void setup(struct bench *b, const struct cfg *c)
 	/* A blk-like request: 16-byte header, data, 1-byte status. */
 	for (unsigned i = 0; i < c->ndesc; i++) {
 		b->buf[i].gpa = RAM_GPA + 0x10000 + 4096u * i;
-		b->buf[i].len = c->ndesc == 1 ? 16 : (i == 0 ? 16 : i + 1 == c->ndesc ? 1 : 512);
+		b->buf[i].len = c->ndesc == 1 ? 16
+					      : (i == 0		     ? 16
+						 : i + 1 == c->ndesc ? 1
+								     : 512);
 	}
 	for (unsigned k = 0; k < 64; k++) {
 		unsigned n_in = c->ndesc == 1 ? 0 : 1;
 
 		b->req[k] = (struct vmmio_drv_req){
-			.buf = b->buf, .n_out = c->ndesc - n_in, .n_in = n_in,
-			.n_direct = c->indirect ? 0 : c->ndesc,
-			.table = b->ram + TABLES + 256u * k,
-			.table_gpa = RAM_GPA + TABLES + 256u * k};
+		    .buf = b->buf,
+		    .n_out = c->ndesc - n_in,
+		    .n_in = n_in,
+		    .n_direct = c->indirect ? 0 : c->ndesc,
+		    .table = b->ram + TABLES + 256u * k,
+		    .table_gpa = RAM_GPA + TABLES + 256u * k};
 	}
 }
 
@@ -141,18 +147,18 @@ __attribute__((noinline)) void run_rt(struct bench *b, const struct cfg *c,
 }
 
 static const struct cfg cfgs[] = {
-	{"1 desc direct", 1, false, false, 1},
-	{"1 desc direct event_idx", 1, false, true, 1},
-	{"3 desc direct", 3, false, false, 1},
-	{"3 desc direct event_idx", 3, false, true, 1},
-	{"3 desc indirect", 3, true, false, 1},
-	{"3 desc indirect event_idx", 3, true, true, 1},
-	{"16 desc direct", 16, false, false, 1},
-	{"16 desc indirect event_idx", 16, true, true, 1},
-	{"3 desc direct batch 32", 3, false, false, 32},
-	{"3 desc direct event_idx batch 32", 3, false, true, 32},
-	{"3 desc indirect event_idx batch 32", 3, true, true, 32},
-	{"16 desc indirect event_idx batch 8", 16, true, true, 8},
+    {"1 desc direct", 1, false, false, 1},
+    {"1 desc direct event_idx", 1, false, true, 1},
+    {"3 desc direct", 3, false, false, 1},
+    {"3 desc direct event_idx", 3, false, true, 1},
+    {"3 desc indirect", 3, true, false, 1},
+    {"3 desc indirect event_idx", 3, true, true, 1},
+    {"16 desc direct", 16, false, false, 1},
+    {"16 desc indirect event_idx", 16, true, true, 1},
+    {"3 desc direct batch 32", 3, false, false, 32},
+    {"3 desc direct event_idx batch 32", 3, false, true, 32},
+    {"3 desc indirect event_idx batch 32", 3, true, true, 32},
+    {"16 desc indirect event_idx batch 8", 16, true, true, 8},
 };
 #define NCFG (sizeof(cfgs) / sizeof(cfgs[0]))
 
@@ -223,8 +229,9 @@ static int callgrind(const char *self)
 			fprintf(stderr, "callgrind run failed\n");
 			return 1;
 		}
-		printf("%-36s %8.1f instructions/chain (callgrind, %u chains)\n",
-		       cfgs[pick[i]].name, (double)ir / n, n);
+		printf(
+		    "%-36s %8.1f instructions/chain (callgrind, %u chains)\n",
+		    cfgs[pick[i]].name, (double)ir / n, n);
 	}
 	return 0;
 }

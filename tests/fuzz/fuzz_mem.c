@@ -114,10 +114,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pos + 17 > size)
 			return 0;
 		m.r[i] = (struct vmmio_mem_region){
-			.gpa = rd64(data + pos),
-			.size = rd64(data + pos + 8) % (MAXLEN + 1),
-			.host = host[i],
-			.read_only = data[pos + 16] & 1};
+		    .gpa = rd64(data + pos),
+		    .size = rd64(data + pos + 8) % (MAXLEN + 1),
+		    .host = host[i],
+		    .read_only = data[pos + 16] & 1};
 	}
 	if (vmmio_mem_new(m.r, m.n, NULL, NULL, &mem))
 		return 0;

@@ -87,7 +87,8 @@ static void op_pop(struct st *s, uint8_t a)
 	if (s->npop == 8)
 		return;
 	c = &s->c[s->npop];
-	*c = (struct vmmio_chain){.seg = s->seg[s->npop], .seg_cap = a % 32 + 1};
+	*c =
+	    (struct vmmio_chain){.seg = s->seg[s->npop], .seg_cap = a % 32 + 1};
 	rc = vmmio_vq_pop(s->q, c);
 	if (rc == 1) {
 		check_chain(c);
@@ -131,8 +132,7 @@ static void op_complete(struct st *s, uint8_t a, uint8_t b, bool publish)
 	s->c[i].seg = s->seg[i];
 }
 
-static void op_misc(struct st *s, uint8_t code, uint8_t a, uint8_t b,
-		    uint8_t c)
+static void op_misc(struct st *s, uint8_t code, uint8_t a, uint8_t b, uint8_t c)
 {
 	struct vmmio_vq_state vs;
 

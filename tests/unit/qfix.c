@@ -26,9 +26,9 @@ static void on_fault(void *opaque, struct vmmio_vq *q, enum vmmio_fault fault)
 }
 
 const struct vmmio_vq_hooks qf_hooks = {
-	.size = sizeof(struct vmmio_vq_hooks),
-	.interrupt = on_irq,
-	.fault = on_fault,
+    .size = sizeof(struct vmmio_vq_hooks),
+    .interrupt = on_irq,
+    .fault = on_fault,
 };
 
 static void setup(struct qfix *f)
@@ -129,8 +129,8 @@ uint16_t qf_used_idx(struct qfix *f)
 void qf_roundtrip_one(struct qfix *f)
 {
 	struct vmmio_drv_buf b[2] = {{TG_DATA_GPA, 8}, {TG_DATA_GPA + 64, 8}};
-	struct vmmio_drv_req r = {.buf = b, .n_out = 1, .n_in = 1,
-				  .n_direct = 2};
+	struct vmmio_drv_req r = {
+	    .buf = b, .n_out = 1, .n_in = 1, .n_direct = 2};
 	struct vmmio_seg seg[4];
 	struct vmmio_chain c = {.seg = seg, .seg_cap = 4};
 	unsigned char out[8], got[8];
@@ -216,7 +216,7 @@ static void fill_req(struct rt *t, struct rq *rq, unsigned total)
 		if (i < rq->n_out) {
 			for (uint32_t k = 0; k < len; k++)
 				rq->out[rq->outlen + k] =
-					(unsigned char)tg_rand(&t->seed);
+				    (unsigned char)tg_rand(&t->seed);
 			tg_write(g, rq->buf[i].gpa, rq->out + rq->outlen, len);
 			rq->outlen += len;
 		} else {
@@ -235,7 +235,8 @@ static void driver_add(struct rt *t)
 	bool indirect;
 	unsigned total = pick_total(t, &indirect);
 
-	if (total == 0 || (!indirect && total > vmmio_drv_vq_num_free(&t->f.d)) ||
+	if (total == 0 ||
+	    (!indirect && total > vmmio_drv_vq_num_free(&t->f.d)) ||
 	    vmmio_drv_vq_num_free(&t->f.d) == 0)
 		return;
 	rq = calloc(1, sizeof(*rq));
@@ -243,9 +244,12 @@ static void driver_add(struct rt *t)
 	rq->id = t->next_id++;
 	fill_req(t, rq, total);
 	r = (struct vmmio_drv_req){
-		.buf = rq->buf, .n_out = rq->n_out, .n_in = rq->n_in,
-		.n_direct = indirect ? tg_rand(&t->seed) % (total + 1) : total,
-		.table = tg_ring_ptr(&t->f.g, table), .table_gpa = table};
+	    .buf = rq->buf,
+	    .n_out = rq->n_out,
+	    .n_in = rq->n_in,
+	    .n_direct = indirect ? tg_rand(&t->seed) % (total + 1) : total,
+	    .table = tg_ring_ptr(&t->f.g, table),
+	    .table_gpa = table};
 	/* Descriptors needed: the direct ones plus one for the table. */
 	if (r.n_direct + (r.n_direct < total) > vmmio_drv_vq_num_free(&t->f.d))
 		r.n_direct = 0;
@@ -330,9 +334,8 @@ static void device_complete(struct rt *t)
 
 		if (i)
 			t->st->out_of_order++;
-		ck_assert_int_eq(vmmio_vq_add_used(t->f.q, p->c.head,
-						   p->rq->written),
-				 0);
+		ck_assert_int_eq(
+		    vmmio_vq_add_used(t->f.q, p->c.head, p->rq->written), 0);
 		t->pend[i] = t->pend[--t->npend];
 		free(p);
 	}
@@ -359,7 +362,8 @@ static void driver_collect(struct rt *t)
 				n = len - off;
 			tg_read(&t->f.g, rq->buf[i].gpa, buf, n);
 			for (uint32_t k = 0; k < n; k++)
-				ck_assert_uint_eq(buf[k], pattern(rq->id, off + k));
+				ck_assert_uint_eq(buf[k],
+						  pattern(rq->id, off + k));
 			off += n;
 		}
 		t->st->completed++;

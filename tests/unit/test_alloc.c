@@ -42,8 +42,7 @@ static void fa_irq(void *opaque, bool raise)
 }
 
 static const struct vmmio_host_ops fa_ops = {
-	.size = sizeof(fa_ops), .irq = fa_irq, .alloc = fa_alloc,
-	.free = fa_free};
+    .size = sizeof(fa_ops), .irq = fa_irq, .alloc = fa_alloc, .free = fa_free};
 
 static unsigned char ram[65536] __attribute__((aligned(4096)));
 
@@ -91,17 +90,21 @@ static void dummy_config(void *opaque, uint32_t off, void *buf, uint32_t len)
 	(void)len;
 }
 
-static const struct vmmio_dev_ops dummy_dev = {
-	.size = sizeof(dummy_dev), .device_id = VIRTIO_ID_RNG,
-	.config_read = dummy_config, .queue_notify = dummy_notify};
+static const struct vmmio_dev_ops dummy_dev = {.size = sizeof(dummy_dev),
+					       .device_id = VIRTIO_ID_RNG,
+					       .config_read = dummy_config,
+					       .queue_notify = dummy_notify};
 
 static int build_dev(struct failer *f)
 {
 	static const uint16_t sizes[4] = {256, 128, 64, 8};
 	struct vmmio_mem_region r = {0x1000, sizeof(ram), ram, false};
-	struct vmmio_dev_config cfg = {
-		.size = sizeof(cfg), .num_queues = 4, .queue_sizes = sizes,
-		.config_size = 8, .host = &fa_ops, .host_opaque = f};
+	struct vmmio_dev_config cfg = {.size = sizeof(cfg),
+				       .num_queues = 4,
+				       .queue_sizes = sizes,
+				       .config_size = 8,
+				       .host = &fa_ops,
+				       .host_opaque = f};
 	struct vmmio_mem *m;
 	struct vmmio_dev *d;
 	int rc = vmmio_mem_new(&r, 1, &fa_ops, f, &m);

@@ -18,8 +18,8 @@ static unsigned char ram_b[4096] __attribute__((aligned(16)));
 static struct vmmio_mem *two_regions(void)
 {
 	struct vmmio_mem_region r[2] = {
-		{.gpa = 0x2000, .size = 4096, .host = ram_b, .read_only = true},
-		{.gpa = 0x1000, .size = 4096, .host = ram_a},
+	    {.gpa = 0x2000, .size = 4096, .host = ram_b, .read_only = true},
+	    {.gpa = 0x1000, .size = 4096, .host = ram_a},
 	};
 	struct vmmio_mem *m = NULL;
 
@@ -36,15 +36,15 @@ struct bad_map {
 };
 
 static const struct bad_map bad_maps[] = {
-	{"no regions", {0}, {0}, 0, false},
-	{"zero size", {0x1000}, {0}, 1, false},
-	{"NULL host", {0x1000}, {4096}, 1, true},
-	{"unaligned gpa", {0x1008}, {4096}, 1, false},
-	{"unaligned size", {0x1000}, {4095}, 1, false},
-	{"wraps past 2^64", {UINT64_MAX - 4095 + 1 - 16}, {8192}, 1, false},
-	{"overlap", {0x1000, 0x1ff0}, {4096, 4096}, 2, false},
-	{"same base", {0x1000, 0x1000}, {16, 16}, 2, false},
-	{"too many", {0}, {0}, VMMIO_MEM_MAX_REGIONS + 1, false},
+    {"no regions", {0}, {0}, 0, false},
+    {"zero size", {0x1000}, {0}, 1, false},
+    {"NULL host", {0x1000}, {4096}, 1, true},
+    {"unaligned gpa", {0x1008}, {4096}, 1, false},
+    {"unaligned size", {0x1000}, {4095}, 1, false},
+    {"wraps past 2^64", {UINT64_MAX - 4095 + 1 - 16}, {8192}, 1, false},
+    {"overlap", {0x1000, 0x1ff0}, {4096, 4096}, 2, false},
+    {"same base", {0x1000, 0x1000}, {16, 16}, 2, false},
+    {"too many", {0}, {0}, VMMIO_MEM_MAX_REGIONS + 1, false},
 };
 
 START_TEST(test_new_rejects)
@@ -54,9 +54,10 @@ START_TEST(test_new_rejects)
 	struct vmmio_mem *m = (struct vmmio_mem *)0x1;
 
 	for (unsigned i = 0; i < 2; i++)
-		r[i] = (struct vmmio_mem_region){
-			.gpa = b->gpa[i], .size = b->size[i],
-			.host = b->null_host ? NULL : ram_a};
+		r[i] = (struct vmmio_mem_region){.gpa = b->gpa[i],
+						 .size = b->size[i],
+						 .host = b->null_host ? NULL
+								      : ram_a};
 	ck_assert_msg(vmmio_mem_new(r, b->count, NULL, NULL, &m) == -EINVAL,
 		      "%s accepted", b->what);
 	ck_assert_ptr_eq(m, (struct vmmio_mem *)0x1);
@@ -126,8 +127,8 @@ START_TEST(test_bounds)
 	ck_assert_int_eq(vmmio_mem_segments(m, 0x1ff8, 16, true, seg, 4, &n),
 			 -EROFS);
 	ck_assert_int_eq(
-		vmmio_mem_segments(m, 0x1000, SIZE_MAX, false, seg, 4, &n),
-		-EFAULT);
+	    vmmio_mem_segments(m, 0x1000, SIZE_MAX, false, seg, 4, &n),
+	    -EFAULT);
 	vmmio_mem_free(m);
 }
 END_TEST

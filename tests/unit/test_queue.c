@@ -230,32 +230,49 @@ struct hostile_row {
 };
 
 static const struct hostile_row hostile[] = {
-	{"avail idx jumps by size+1", 5, 0, craft_avail_jump, 8, VMMIO_FAULT_AVAIL_IDX},
-	{"avail idx moves back", 5, 0, craft_avail_jump_back, 8, VMMIO_FAULT_AVAIL_IDX},
-	{"head == size", 6, 0, craft_head_range, 8, VMMIO_FAULT_HEAD_RANGE},
-	{"head 0xffff", 6, 0, craft_head_ffff, 8, VMMIO_FAULT_HEAD_RANGE},
-	{"next == size", 8, 0, craft_next_range, 8, VMMIO_FAULT_NEXT_RANGE},
-	{"two-descriptor loop", 9, 0, craft_loop, 64, VMMIO_FAULT_CHAIN_LOOP},
-	{"self loop", 9, 0, craft_self_loop, 64, VMMIO_FAULT_CHAIN_LOOP},
-	{"indirect not negotiated", 10, 0, craft_indirect_off, 8, VMMIO_FAULT_INDIRECT},
-	{"nested indirect", 10, F_INDIRECT, craft_nested, 8, VMMIO_FAULT_INDIRECT_NESTED},
-	{"indirect with NEXT", 10, F_INDIRECT, craft_indirect_next, 8, VMMIO_FAULT_INDIRECT_NEXT},
-	{"indirect length 0", 10, F_INDIRECT, craft_indirect_len0, 8, VMMIO_FAULT_INDIRECT_LEN},
-	{"indirect length 17", 10, F_INDIRECT, craft_indirect_len17, 8, VMMIO_FAULT_INDIRECT_LEN},
-	{"indirect longer than queue", 10, F_INDIRECT, craft_indirect_too_long, 64, VMMIO_FAULT_INDIRECT_LEN},
-	{"indirect table outside RAM", 10, F_INDIRECT, craft_indirect_outside, 8, VMMIO_FAULT_BUFFER_RANGE},
-	{"indirect table loop", 9, F_INDIRECT, craft_indirect_loop, 64, VMMIO_FAULT_CHAIN_LOOP},
-	{"indirect next out of table", 8, F_INDIRECT, craft_indirect_next_range, 8, VMMIO_FAULT_NEXT_RANGE},
-	{"readable after writable", 11, 0, craft_order, 8, VMMIO_FAULT_DESC_ORDER},
-	{"readable after writable, indirect", 11, F_INDIRECT, craft_order_indirect, 8, VMMIO_FAULT_DESC_ORDER},
-	{"readable indirect after direct writable", 11, F_INDIRECT, craft_order_mixed, 8, VMMIO_FAULT_DESC_ORDER},
-	{"buffer wraps 2^64", 12, 0, craft_wrap, 8, VMMIO_FAULT_BUFFER_RANGE},
-	{"buffer outside RAM", 12, 0, craft_outside, 8, VMMIO_FAULT_BUFFER_RANGE},
-	{"buffer across end of RAM", 12, 0, craft_straddle_end, 8, VMMIO_FAULT_BUFFER_RANGE},
-	{"writable buffer in ROM", 12, 0, craft_write_rom, 8, VMMIO_FAULT_BUFFER_RANGE},
-	{"chain over 4 GiB", 13, 0, craft_chain_len, 8, VMMIO_FAULT_CHAIN_LEN},
-	{"more segments than accepted", 13, 0, craft_segments, 2, VMMIO_FAULT_SEGMENTS},
-	{"head re-published in flight", 14, 0, craft_inflight, 8, VMMIO_FAULT_HEAD_INFLIGHT},
+    {"avail idx jumps by size+1", 5, 0, craft_avail_jump, 8,
+     VMMIO_FAULT_AVAIL_IDX},
+    {"avail idx moves back", 5, 0, craft_avail_jump_back, 8,
+     VMMIO_FAULT_AVAIL_IDX},
+    {"head == size", 6, 0, craft_head_range, 8, VMMIO_FAULT_HEAD_RANGE},
+    {"head 0xffff", 6, 0, craft_head_ffff, 8, VMMIO_FAULT_HEAD_RANGE},
+    {"next == size", 8, 0, craft_next_range, 8, VMMIO_FAULT_NEXT_RANGE},
+    {"two-descriptor loop", 9, 0, craft_loop, 64, VMMIO_FAULT_CHAIN_LOOP},
+    {"self loop", 9, 0, craft_self_loop, 64, VMMIO_FAULT_CHAIN_LOOP},
+    {"indirect not negotiated", 10, 0, craft_indirect_off, 8,
+     VMMIO_FAULT_INDIRECT},
+    {"nested indirect", 10, F_INDIRECT, craft_nested, 8,
+     VMMIO_FAULT_INDIRECT_NESTED},
+    {"indirect with NEXT", 10, F_INDIRECT, craft_indirect_next, 8,
+     VMMIO_FAULT_INDIRECT_NEXT},
+    {"indirect length 0", 10, F_INDIRECT, craft_indirect_len0, 8,
+     VMMIO_FAULT_INDIRECT_LEN},
+    {"indirect length 17", 10, F_INDIRECT, craft_indirect_len17, 8,
+     VMMIO_FAULT_INDIRECT_LEN},
+    {"indirect longer than queue", 10, F_INDIRECT, craft_indirect_too_long, 64,
+     VMMIO_FAULT_INDIRECT_LEN},
+    {"indirect table outside RAM", 10, F_INDIRECT, craft_indirect_outside, 8,
+     VMMIO_FAULT_BUFFER_RANGE},
+    {"indirect table loop", 9, F_INDIRECT, craft_indirect_loop, 64,
+     VMMIO_FAULT_CHAIN_LOOP},
+    {"indirect next out of table", 8, F_INDIRECT, craft_indirect_next_range, 8,
+     VMMIO_FAULT_NEXT_RANGE},
+    {"readable after writable", 11, 0, craft_order, 8, VMMIO_FAULT_DESC_ORDER},
+    {"readable after writable, indirect", 11, F_INDIRECT, craft_order_indirect,
+     8, VMMIO_FAULT_DESC_ORDER},
+    {"readable indirect after direct writable", 11, F_INDIRECT,
+     craft_order_mixed, 8, VMMIO_FAULT_DESC_ORDER},
+    {"buffer wraps 2^64", 12, 0, craft_wrap, 8, VMMIO_FAULT_BUFFER_RANGE},
+    {"buffer outside RAM", 12, 0, craft_outside, 8, VMMIO_FAULT_BUFFER_RANGE},
+    {"buffer across end of RAM", 12, 0, craft_straddle_end, 8,
+     VMMIO_FAULT_BUFFER_RANGE},
+    {"writable buffer in ROM", 12, 0, craft_write_rom, 8,
+     VMMIO_FAULT_BUFFER_RANGE},
+    {"chain over 4 GiB", 13, 0, craft_chain_len, 8, VMMIO_FAULT_CHAIN_LEN},
+    {"more segments than accepted", 13, 0, craft_segments, 2,
+     VMMIO_FAULT_SEGMENTS},
+    {"head re-published in flight", 14, 0, craft_inflight, 8,
+     VMMIO_FAULT_HEAD_INFLIGHT},
 };
 
 #define NHOSTILE (sizeof(hostile) / sizeof(hostile[0]))
@@ -308,15 +325,24 @@ struct ring_row {
 };
 
 static const struct ring_row ring_rows[] = {
-	{"desc misaligned", TG_RING_GPA + 8, TG_RING_GPA + 0x1000, TG_RING_GPA + 0x2000, VMMIO_FAULT_RING_ALIGN},
-	{"avail misaligned", TG_RING_GPA, TG_RING_GPA + 0x1001, TG_RING_GPA + 0x2000, VMMIO_FAULT_RING_ALIGN},
-	{"used misaligned", TG_RING_GPA, TG_RING_GPA + 0x1000, TG_RING_GPA + 0x2002, VMMIO_FAULT_RING_ALIGN},
-	{"desc outside RAM", 0x9000000, TG_RING_GPA + 0x1000, TG_RING_GPA + 0x2000, VMMIO_FAULT_RING_RANGE},
-	{"avail past end of RAM", TG_RING_GPA, TG_RING_GPA + TG_RING_LEN - 8, TG_RING_GPA + 0x2000, VMMIO_FAULT_RING_RANGE},
-	{"used event past end", TG_RING_GPA, TG_RING_GPA + 0x1000, TG_RING_GPA + TG_RING_LEN - 4 - 8 * 8, VMMIO_FAULT_RING_RANGE},
-	{"used in ROM", TG_RING_GPA, TG_RING_GPA + 0x1000, TG_ROM_GPA, VMMIO_FAULT_RING_RANGE},
-	{"desc near 2^64", UINT64_MAX - 15, TG_RING_GPA + 0x1000, TG_RING_GPA + 0x2000, VMMIO_FAULT_RING_RANGE},
-	{"used near 2^64", TG_RING_GPA, TG_RING_GPA + 0x1000, UINT64_MAX - 3, VMMIO_FAULT_RING_RANGE},
+    {"desc misaligned", TG_RING_GPA + 8, TG_RING_GPA + 0x1000,
+     TG_RING_GPA + 0x2000, VMMIO_FAULT_RING_ALIGN},
+    {"avail misaligned", TG_RING_GPA, TG_RING_GPA + 0x1001,
+     TG_RING_GPA + 0x2000, VMMIO_FAULT_RING_ALIGN},
+    {"used misaligned", TG_RING_GPA, TG_RING_GPA + 0x1000, TG_RING_GPA + 0x2002,
+     VMMIO_FAULT_RING_ALIGN},
+    {"desc outside RAM", 0x9000000, TG_RING_GPA + 0x1000, TG_RING_GPA + 0x2000,
+     VMMIO_FAULT_RING_RANGE},
+    {"avail past end of RAM", TG_RING_GPA, TG_RING_GPA + TG_RING_LEN - 8,
+     TG_RING_GPA + 0x2000, VMMIO_FAULT_RING_RANGE},
+    {"used event past end", TG_RING_GPA, TG_RING_GPA + 0x1000,
+     TG_RING_GPA + TG_RING_LEN - 4 - 8 * 8, VMMIO_FAULT_RING_RANGE},
+    {"used in ROM", TG_RING_GPA, TG_RING_GPA + 0x1000, TG_ROM_GPA,
+     VMMIO_FAULT_RING_RANGE},
+    {"desc near 2^64", UINT64_MAX - 15, TG_RING_GPA + 0x1000,
+     TG_RING_GPA + 0x2000, VMMIO_FAULT_RING_RANGE},
+    {"used near 2^64", TG_RING_GPA, TG_RING_GPA + 0x1000, UINT64_MAX - 3,
+     VMMIO_FAULT_RING_RANGE},
 };
 
 START_TEST(test_ring_checks)
@@ -343,10 +369,10 @@ START_TEST(test_setup_checks)
 	struct vmmio_vq *q;
 	struct vmmio_chain c = {0};
 
-	ck_assert_int_eq(vmmio_vq_new(3, (struct vmmio_mem *)&c, NULL, NULL, &q),
-			 -EINVAL);
-	ck_assert_int_eq(vmmio_vq_new(0, (struct vmmio_mem *)&c, NULL, NULL, &q),
-			 -EINVAL);
+	ck_assert_int_eq(
+	    vmmio_vq_new(3, (struct vmmio_mem *)&c, NULL, NULL, &q), -EINVAL);
+	ck_assert_int_eq(
+	    vmmio_vq_new(0, (struct vmmio_mem *)&c, NULL, NULL, &q), -EINVAL);
 	ck_assert_int_eq(vmmio_vq_new(8, NULL, NULL, NULL, &q), -EINVAL);
 	qf_init(&f, 8, 0, false);
 	/* Ready: setup refused. */
@@ -385,7 +411,7 @@ START_TEST(test_push_checks)
 	ck_assert_int_eq(vmmio_vq_pop(f.q, &c), 1);
 	ck_assert_uint_eq(c.head, 2);
 	ck_assert_uint_eq(vmmio_vq_inflight(f.q), 1);
-	ck_assert_int_eq(vmmio_vq_push(f.q, 5, 0), -EINVAL); /* not a head */
+	ck_assert_int_eq(vmmio_vq_push(f.q, 5, 0), -EINVAL);  /* not a head */
 	ck_assert_int_eq(vmmio_vq_push(f.q, 2, 33), -EINVAL); /* > writable */
 	ck_assert_uint_eq(qf_used_idx(&f), 0);
 	ck_assert_int_eq(vmmio_vq_push(f.q, 2, 32), 1);
@@ -412,7 +438,8 @@ START_TEST(test_chain_streams)
 	tg_write(&f.g, D + 100, in + 3, 7);
 	qf_put_desc(&f, 0, D, 3, VRING_DESC_F_NEXT, 1);
 	qf_put_desc(&f, 1, D + 100, 7, VRING_DESC_F_NEXT, 2);
-	qf_put_desc(&f, 2, D + 200, 2, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3);
+	qf_put_desc(&f, 2, D + 200, 2, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
+		    3);
 	qf_put_desc(&f, 3, D + 300, 5, VRING_DESC_F_WRITE, 0);
 	qf_avail_push(&f, 0);
 	ck_assert_int_eq(vmmio_vq_pop(f.q, &c), 1);
@@ -437,7 +464,8 @@ START_TEST(test_chain_streams)
 	ck_assert_uint_eq(iov[0].len, 1);
 	ck_assert_uint_eq(iov[1].len, 2);
 	ck_assert_int_eq(vmmio_chain_iov(&c, true, 1, 3, iov, 1, &n), -ENOSPC);
-	ck_assert_int_eq(vmmio_chain_iov(&c, false, 0, 11, iov, 8, &n), -ERANGE);
+	ck_assert_int_eq(vmmio_chain_iov(&c, false, 0, 11, iov, 8, &n),
+			 -ERANGE);
 	qf_free(&f);
 }
 END_TEST
@@ -476,10 +504,13 @@ START_TEST(test_full_size_chain)
 	for (unsigned i = 0; i < 16; i++)
 		b[i] = (struct vmmio_drv_buf){D + 64 * i, 64};
 	for (unsigned n_direct = 16;; n_direct = 0) {
-		struct vmmio_drv_req r = {.buf = b, .n_out = 8, .n_in = 8,
-					  .n_direct = n_direct,
-					  .table = tg_ring_ptr(&f.g, TG_RING_GPA + 0x8000),
-					  .table_gpa = TG_RING_GPA + 0x8000};
+		struct vmmio_drv_req r = {
+		    .buf = b,
+		    .n_out = 8,
+		    .n_in = 8,
+		    .n_direct = n_direct,
+		    .table = tg_ring_ptr(&f.g, TG_RING_GPA + 0x8000),
+		    .table_gpa = TG_RING_GPA + 0x8000};
 
 		ck_assert_int_eq(vmmio_drv_vq_add(&f.d, &r, &f), 0);
 		ck_assert_int_eq(vmmio_vq_pop(f.q, &c), 1);
@@ -560,9 +591,11 @@ START_TEST(test_event_idx_batches)
 		ck_assert_uint_eq(kicks, 1);
 		vmmio_vq_disable_notify(f.q);
 		for (k = 0; k < 3; k++) {
-			c[k] = (struct vmmio_chain){.seg = &seg[k % 2], .seg_cap = 1};
+			c[k] = (struct vmmio_chain){.seg = &seg[k % 2],
+						    .seg_cap = 1};
 			ck_assert_int_eq(vmmio_vq_pop(f.q, &c[k]), 1);
-			ck_assert_int_eq(vmmio_vq_add_used(f.q, c[k].head, 0), 0);
+			ck_assert_int_eq(vmmio_vq_add_used(f.q, c[k].head, 0),
+					 0);
 		}
 		ck_assert_int_eq(vmmio_vq_enable_notify(f.q), 0);
 		if (round % 2) {
@@ -571,10 +604,12 @@ START_TEST(test_event_idx_batches)
 			ck_assert(vmmio_drv_vq_enable_cb(&f.d));
 		} else {
 			ck_assert_int_eq(vmmio_vq_publish(f.q), 1);
-			ck_assert_int_eq(vmmio_vq_publish(f.q), 0); /* nothing new */
+			ck_assert_int_eq(vmmio_vq_publish(f.q),
+					 0); /* nothing new */
 		}
 		for (k = 0; k < 3; k++)
-			ck_assert_int_eq(vmmio_drv_vq_get_used(&f.d, &tok, &len), 1);
+			ck_assert_int_eq(
+			    vmmio_drv_vq_get_used(&f.d, &tok, &len), 1);
 	}
 	ck_assert_uint_eq(f.irqs, 10000);
 	qf_free(&f);
@@ -719,8 +754,8 @@ static void *flip(void *arg)
 	unsigned i = 0;
 
 	while (!fl->stop) {
-		__atomic_store_n((uint32_t *)(void *)(fl->desc + 8), lens[i & 1],
-				 __ATOMIC_RELAXED);
+		__atomic_store_n((uint32_t *)(void *)(fl->desc + 8),
+				 lens[i & 1], __ATOMIC_RELAXED);
 		i++;
 	}
 	return NULL;

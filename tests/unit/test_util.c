@@ -14,11 +14,13 @@ START_TEST(test_fault_strings)
 		ck_assert_str_ne(vmmio_fault_str(f), "unknown fault");
 		ck_assert_str_ne(vmmio_fault_name(f), "UNKNOWN");
 		for (int g = 0; g < f; g++)
-			ck_assert_str_ne(vmmio_fault_name(f), vmmio_fault_name(g));
+			ck_assert_str_ne(vmmio_fault_name(f),
+					 vmmio_fault_name(g));
 	}
 	ck_assert_str_eq(vmmio_fault_str(VMMIO_FAULT__COUNT), "unknown fault");
 	ck_assert_str_eq(vmmio_fault_name(-1), "UNKNOWN");
-	ck_assert_str_eq(vmmio_fault_name(VMMIO_FAULT_HEAD_RANGE), "HEAD_RANGE");
+	ck_assert_str_eq(vmmio_fault_name(VMMIO_FAULT_HEAD_RANGE),
+			 "HEAD_RANGE");
 }
 END_TEST
 
@@ -39,7 +41,7 @@ static void rec_log(void *opaque, enum vmmio_log_level level, const char *msg)
 }
 
 static const struct vmmio_host_ops log_ops = {.size = sizeof(log_ops),
-					       .log = rec_log};
+					      .log = rec_log};
 
 /* A guest that faults its queue again after every reset cannot flood
  * the host log (DESIGN.md checklist row 18). */

@@ -11,7 +11,7 @@ static void add_region(struct tguest *g, vmmio_gpa_t gpa, uint64_t size,
 {
 	ck_assert_uint_lt(g->nreg, TG_MAX_REGIONS);
 	g->reg[g->nreg++] = (struct vmmio_mem_region){
-		.gpa = gpa, .size = size, .host = host, .read_only = ro};
+	    .gpa = gpa, .size = size, .host = host, .read_only = ro};
 }
 
 /* Separate allocations, so neighbours in gpa are not neighbours in host
