@@ -61,6 +61,7 @@ PCFILE := $(BUILD)/vmmio.pc
 UNIT := $(BUILD)/tests/unit/run
 
 .PHONY: all lib check check-unit check-symbols check-freestanding fuzz \
+	check-readme \
 	fuzz-run bench install uninstall format format-check cppcheck \
 	clang-tidy compdb deps clean
 
@@ -123,8 +124,19 @@ check-freestanding:
 		echo "check-freestanding: $$f needs only memcpy/memset/memcmp"; \
 	done
 
+# The embedding example in README.md must compile and link.
+check-readme: $(STATIC)
+	@mkdir -p $(BUILD)/readme
+	awk '/<!-- embed-example -->/{f=1; next} f && /^```c/{g=1; next} g && /^```/{exit} g' \
+		README.md > $(BUILD)/readme/embed.c
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -fPIC -c $(BUILD)/readme/embed.c \
+		-o $(BUILD)/readme/embed.o
+	$(CC) -shared -Wl,-z,defs -o $(BUILD)/readme/embed.so \
+		$(BUILD)/readme/embed.o $(STATIC) -lpthread
+	@echo "check-readme: the README embedding example compiles and links"
+
 check:
-	$(MAKE) VARIANT=release lib check-symbols check-unit
+	$(MAKE) VARIANT=release lib check-symbols check-readme check-unit
 	$(MAKE) VARIANT=asan check-unit
 	$(MAKE) check-freestanding
 	$(MAKE) fuzz-run FUZZ_TIME=$(FUZZ_TIME)
@@ -187,7 +199,7 @@ format-check:
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -Iinclude -D__GNUC__ \
-		--suppress=missingIncludeSystem src devices
+		--suppress=missingIncludeSystem $(wildcard src devices)
 
 clang-tidy:
 	clang-tidy $(LIB_SRCS) -- -Iinclude -std=c11
