@@ -62,8 +62,110 @@ void qf_init(struct qfix *f, uint16_t size, uint64_t features, bool split)
 
 void qf_free(struct qfix *f)
 {
-	vmmio_vq_free(f->q);
+	if (f->dev)
+		vmmio_dev_free(f->dev);
+	else
+		vmmio_vq_free(f->q);
 	tg_free(&f->g);
+}
+
+/* ---- device mode ---- */
+
+static void model_notify(void *opaque, uint16_t qi)
+{
+	struct qfix *f = opaque;
+	struct vmmio_vq *q = vmmio_dev_queue(f->dev, qi);
+	struct vmmio_seg seg[64];
+	struct vmmio_chain c = {.seg = seg, .seg_cap = f->seg_cap};
+
+	f->notified++;
+	while (vmmio_vq_pop(q, &c) == 1) {
+		uint32_t n = c.writable_len < 2 ? c.writable_len : 2;
+
+		ck_assert_int_eq(vmmio_chain_write(&c, 0, "ok", n), 0);
+		ck_assert_int_ge(vmmio_vq_push(q, c.head, n), 0);
+		f->served++;
+	}
+}
+
+static void model_config(void *opaque, uint32_t off, void *buf, uint32_t len)
+{
+	(void)opaque;
+	(void)off;
+	memset(buf, 0, len);
+}
+
+static const struct vmmio_dev_ops model_ops = {
+	.size = sizeof(model_ops),
+	.device_id = 4, /* VIRTIO_ID_RNG */
+	.config_read = model_config,
+	.queue_notify = model_notify,
+};
+
+static void model_irq(void *opaque, bool raise)
+{
+	struct qfix *f = opaque;
+
+	if (raise)
+		f->raised++;
+	else
+		f->lowered++;
+}
+
+static const struct vmmio_host_ops model_host = {
+	.size = sizeof(model_host), .irq = model_irq};
+
+static uint32_t reg_read(void *opaque, uint32_t off, unsigned width)
+{
+	uint32_t v = 0;
+
+	(void)vmmio_dev_read(opaque, off, &v, width);
+	return v;
+}
+
+static void reg_write(void *opaque, uint32_t off, uint32_t val, unsigned width)
+{
+	(void)vmmio_dev_write(opaque, off, &val, width);
+}
+
+static const struct vmmio_drv_ops reg_ops = {
+	.size = sizeof(reg_ops), .read = reg_read, .write = reg_write};
+
+void qf_reinit_dev(struct qfix *f)
+{
+	uint64_t acc;
+
+	ck_assert_int_eq(vmmio_drv_init(&f->drv, &reg_ops, f->dev), 0);
+	ck_assert_int_eq(vmmio_drv_negotiate(&f->drv, f->features, &acc), 0);
+	ck_assert_uint_eq(acc & f->features, f->features);
+	ck_assert_int_eq(vmmio_drv_vq_init(&f->d, f->size, f->g.ring,
+					   TG_RING_GPA,
+					   vmmio_drv_vq_ring_bytes(f->size, 4),
+					   4, f->slot, acc),
+			 0);
+	ck_assert_int_eq(vmmio_drv_setup_queue(&f->drv, 0, &f->d), 0);
+	ck_assert_int_eq(vmmio_drv_driver_ok(&f->drv), 0);
+	f->table_next = QF_TABLE_GPA;
+}
+
+void qf_init_dev(struct qfix *f, uint16_t size, uint64_t features,
+		 uint32_t seg_cap)
+{
+	const uint16_t sizes[1] = {size};
+	struct vmmio_dev_config cfg = {
+		.size = sizeof(cfg), .num_queues = 1, .queue_sizes = sizes,
+		.features = features, .host = &model_host, .host_opaque = f};
+
+	memset(f, 0, sizeof(*f));
+	tg_init(&f->g, false, 4242);
+	f->size = size;
+	f->features = features;
+	f->seg_cap = seg_cap;
+	cfg.mem = f->g.mem;
+	ck_assert_int_eq(vmmio_dev_new(&model_ops, f, &cfg, &f->dev), 0);
+	f->q = vmmio_dev_queue(f->dev, 0);
+	ck_assert_ptr_nonnull(f->q);
+	qf_reinit_dev(f);
 }
 
 void qf_restart(struct qfix *f, uint64_t features)

@@ -3,6 +3,7 @@
 #ifndef VMMIO_QFIX_H
 #define VMMIO_QFIX_H
 
+#include <vmmio/device.h>
 #include <vmmio/driver.h>
 #include <vmmio/queue.h>
 
@@ -22,12 +23,27 @@ struct qfix {
 	unsigned faults, irqs;
 	enum vmmio_fault last;
 	vmmio_gpa_t table_next;
+	/* Device mode (qf_init_dev): the queue belongs to a virtio-mmio
+	 * device set up through the driver harness. */
+	struct vmmio_dev *dev;
+	struct vmmio_drv drv;
+	uint32_t seg_cap;         /* the model's segment capacity */
+	unsigned notified;        /* model queue_notify calls */
+	unsigned served;          /* chains the model completed */
+	unsigned raised, lowered; /* interrupt line */
 };
 
 extern const struct vmmio_vq_hooks qf_hooks;
 
 void qf_init(struct qfix *f, uint16_t size, uint64_t features, bool split);
 void qf_free(struct qfix *f);
+/* A device (VIRTIO_ID_RNG-like model that completes every chain, writing
+ * "ok" into writable parts) with one queue of @size, brought to
+ * DRIVER_OK through the driver harness. */
+void qf_init_dev(struct qfix *f, uint16_t size, uint64_t features,
+		 uint32_t seg_cap);
+/* Driver reset and full re-initialisation of a device-mode fixture. */
+void qf_reinit_dev(struct qfix *f);
 /* Reset the queue and lay out fresh rings (all descriptors zeroed). */
 void qf_restart(struct qfix *f, uint64_t features);
 /* As qf_restart, then descriptor 0 = 16 readable bytes at the data area. */

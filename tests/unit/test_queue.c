@@ -8,6 +8,8 @@
 #include <string.h>
 #include <check.h>
 
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
 #include <vmmio/driver.h>
@@ -308,6 +310,57 @@ static void run_hostile(const struct hostile_row *h, bool split)
 START_TEST(test_hostile)
 {
 	run_hostile(&hostile[_i], false);
+}
+END_TEST
+
+/* The same rows through the virtio-mmio transport: the fault becomes
+ * NEEDS_RESET plus a configuration interrupt, the device stops, and a
+ * driver reset brings it back. */
+START_TEST(test_hostile_device)
+{
+	const struct hostile_row *h = &hostile[_i];
+	struct qfix f;
+	unsigned notified;
+
+	qf_init_dev(&f, 8, h->features, h->seg_cap);
+	h->craft(&f);
+	ck_assert_int_eq(vmmio_dev_notify(f.dev, 0), 0);
+	ck_assert_msg(vmmio_dev_fault(f.dev) == h->expect, "%s: fault %s",
+		      h->name, vmmio_fault_name(vmmio_dev_fault(f.dev)));
+	ck_assert(vmmio_dev_status(f.dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	ck_assert(vmmio_drv_get_status(&f.drv) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	ck_assert(vmmio_dev_interrupt_status(f.dev) & VIRTIO_MMIO_INT_CONFIG);
+	ck_assert(!(vmmio_dev_interrupt_status(f.dev) & VIRTIO_MMIO_INT_VRING));
+	ck_assert_uint_ge(f.raised, 1);
+	ck_assert_uint_eq(qf_used_idx(&f), 0);
+	ck_assert_uint_eq(f.served, 0);
+	ck_assert(!vmmio_dev_is_active(f.dev));
+	/* Stopped: further kicks do not reach the model. */
+	notified = f.notified;
+	ck_assert_int_eq(vmmio_dev_notify(f.dev, 0), -EIO);
+	ck_assert_uint_eq(f.notified, notified);
+	/* The driver resets and re-initialises; the device works again. */
+	ck_assert_uint_eq(vmmio_drv_ack_interrupt(&f.drv) & VIRTIO_MMIO_INT_CONFIG,
+			  VIRTIO_MMIO_INT_CONFIG);
+	qf_reinit_dev(&f);
+	ck_assert_int_eq(vmmio_dev_fault(f.dev), VMMIO_FAULT_NONE);
+	ck_assert(vmmio_dev_is_active(f.dev));
+	struct vmmio_drv_buf b[2] = {{D, 8}, {D + 64, 8}};
+	struct vmmio_drv_req r = {.buf = b, .n_out = 1, .n_in = 1,
+				  .n_direct = 2};
+	void *tok;
+	uint32_t len;
+	unsigned char got[2];
+
+	ck_assert_int_eq(vmmio_drv_vq_add(&f.d, &r, &f), 0);
+	vmmio_drv_notify(&f.drv, 0);
+	ck_assert_uint_eq(f.served, 1);
+	ck_assert(vmmio_drv_ack_interrupt(&f.drv) & VIRTIO_MMIO_INT_VRING);
+	ck_assert_int_eq(vmmio_drv_vq_get_used(&f.d, &tok, &len), 1);
+	ck_assert_uint_eq(len, 2);
+	tg_read(&f.g, D + 64, got, 2);
+	ck_assert_mem_eq(got, "ok", 2);
+	qf_free(&f);
 }
 END_TEST
 
@@ -813,6 +866,7 @@ Suite *queue_suite(void)
 
 	tcase_add_loop_test(tc, test_hostile, 0, NHOSTILE);
 	tcase_add_loop_test(tc, test_hostile_split, 0, NHOSTILE);
+	tcase_add_loop_test(tc, test_hostile_device, 0, NHOSTILE);
 	tcase_add_loop_test(tc, test_ring_checks, 0,
 			    sizeof(ring_rows) / sizeof(ring_rows[0]));
 	tcase_add_test(tc, test_setup_checks);
