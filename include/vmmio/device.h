@@ -16,12 +16,12 @@ extern "C" {
  *
  * - vmmio_dev_read(), vmmio_dev_write(), vmmio_dev_notify(),
  *   vmmio_dev_reset(), vmmio_dev_set_mem() and all processing of the
- *   device's queues must be serialized per device by the embedder (one
- *   lock per device, or one thread owning the device).
- * - The interrupt status is atomic: a worker may raise interrupts
- *   (vmmio_vq_publish/push, vmmio_dev_config_changed) while a vCPU thread
- *   reads InterruptStatus or writes InterruptACK under that lock, as long
- *   as the worker itself holds the lock for the queue it touches.
+ *   device's queues must be serialized per device by the embedder: one
+ *   lock per device (not per queue: a fault found on one queue stops
+ *   every queue of the device), or one thread owning the device.
+ * - The interrupt status and the fault latch are atomic, so the interrupt
+ *   hook may fire on whichever thread holds the device lock, and the
+ *   accessors below may be read from any thread.
  * - Different devices share nothing and need no common lock.
  * - Device callbacks run on the thread that made the call that triggered
  *   them, with the embedder's serialization held.
@@ -84,7 +84,11 @@ struct vmmio_dev_ops {
  * features:    offered feature bits (device-specific and ring ones such as
  *              VIRTIO_RING_F_EVENT_IDX, VIRTIO_RING_F_INDIRECT_DESC).
  *              VIRTIO_F_VERSION_1 is added for version 2 and refused for
- *              version 1.
+ *              version 1. Of the transport bits (24..41) only
+ *              VIRTIO_F_ANY_LAYOUT, VIRTIO_RING_F_INDIRECT_DESC,
+ *              VIRTIO_RING_F_EVENT_IDX and VERSION_1 are implemented;
+ *              offering another (packed ring, IN_ORDER,
+ *              NOTIFICATION_DATA, ...) is refused with -EINVAL.
  * config_size: bytes of device configuration, 0..VMMIO_DEV_MAX_CONFIG.
  * mem:         guest memory; must outlive the device.
  * host, host_opaque: hooks; host->irq is required.
@@ -105,8 +109,8 @@ struct vmmio_dev_config {
 /*
  * vmmio_dev_new() - create a device in reset state.
  * @ops, @opaque: the device model and its state.
- * Return: 0; -EINVAL naming-free bad parameter (see the struct docs; a
- *         message goes to the log hook); -ENOMEM.
+ * Return: 0; -EINVAL a bad parameter (see the struct docs; a message
+ *         naming it goes to the log hook when there is one); -ENOMEM.
  */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_dev_new(const struct vmmio_dev_ops *ops,
 					     void *opaque,
@@ -124,8 +128,10 @@ VMMIO_API void vmmio_dev_free(struct vmmio_dev *dev);
  * past its end return zeros and writes there are ignored. Undefined
  * offsets and write-only registers read 0; writes to read-only registers
  * and undefined offsets are ignored.
- * Return: 0; -EIO the access was illegal and latched a fault (reads then
- *         return zeros); -EINVAL @len is 0 or above 8 (nothing done).
+ * Return: 0; -EIO the access was illegal and latched a fault, or a queue
+ *         register or notify was refused because a fault is latched
+ *         (reads then return zeros); -EINVAL @len is 0 or above 8, or
+ *         @data is NULL (nothing done).
  * The embedder resumes the vCPU whatever the result.
  */
 VMMIO_API int vmmio_dev_read(struct vmmio_dev *dev, uint64_t off, void *data,

@@ -146,7 +146,8 @@ VMMIO_API bool vmmio_drv_vq_enable_cb(struct vmmio_drv_vq *vq);
 /*
  * vmmio_drv_init() - probe a device: MagicValue, Version (1 or 2),
  * DeviceID non-zero; sets GuestPageSize to 4096 for version 1.
- * Return: 0; -ENODEV bad magic or DeviceID 0; -ENOTSUP other version.
+ * Return: 0; -ENODEV bad magic or DeviceID 0; -ENOTSUP other version;
+ *         -EINVAL NULL @d or @ops, or an ops table without read/write.
  */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_init(struct vmmio_drv *d,
 					      const struct vmmio_drv_ops *ops,
@@ -178,9 +179,9 @@ VMMIO_API uint32_t vmmio_drv_queue_max(const struct vmmio_drv *d,
  * vmmio_drv_setup_queue() - select queue @index, check it is not in use
  * and big enough, write QueueNum and the ring addresses (QueueAlign and
  * QueuePFN on version 1), set QueueReady.
- * Return: 0; -ENOENT queue missing; -EBUSY already ready; -EINVAL too
- *         big, or a ring not expressible as a legacy PFN; -EIO not ready
- *         after the write (device refused, NEEDS_RESET).
+ * Return: 0; -ENOENT queue missing; -EBUSY already ready; -EINVAL NULL
+ *         @vq, too big, or a ring not expressible as a legacy PFN; -EIO
+ *         not ready after the write (device refused, NEEDS_RESET).
  */
 VMMIO_API VMMIO_MUST_CHECK int
 vmmio_drv_setup_queue(const struct vmmio_drv *d, uint32_t index,
@@ -200,8 +201,8 @@ VMMIO_API uint32_t vmmio_drv_ack_interrupt(const struct vmmio_drv *d);
  * vmmio_drv_config_read() / _write() - device configuration bytes at @off,
  * in naturally aligned 1/2/4-byte accesses. Reads retry until
  * ConfigGeneration is stable (version 2).
- * Return: 0; -EINVAL range beyond the 0x100-byte config window; -EAGAIN
- *         the generation never settled.
+ * Return: 0; -EINVAL range beyond the 0x100-byte config window, or NULL
+ *         @buf with @len > 0; -EAGAIN the generation never settled.
  */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_config_read(const struct vmmio_drv *d,
 						     uint32_t off, void *buf,

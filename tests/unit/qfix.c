@@ -96,10 +96,10 @@ static void model_config(void *opaque, uint32_t off, void *buf, uint32_t len)
 }
 
 static const struct vmmio_dev_ops model_ops = {
-	.size = sizeof(model_ops),
-	.device_id = 4, /* VIRTIO_ID_RNG */
-	.config_read = model_config,
-	.queue_notify = model_notify,
+    .size = sizeof(model_ops),
+    .device_id = 4, /* VIRTIO_ID_RNG */
+    .config_read = model_config,
+    .queue_notify = model_notify,
 };
 
 static void model_irq(void *opaque, bool raise)
@@ -112,8 +112,8 @@ static void model_irq(void *opaque, bool raise)
 		f->lowered++;
 }
 
-static const struct vmmio_host_ops model_host = {
-	.size = sizeof(model_host), .irq = model_irq};
+static const struct vmmio_host_ops model_host = {.size = sizeof(model_host),
+						 .irq = model_irq};
 
 static uint32_t reg_read(void *opaque, uint32_t off, unsigned width)
 {
@@ -129,7 +129,7 @@ static void reg_write(void *opaque, uint32_t off, uint32_t val, unsigned width)
 }
 
 static const struct vmmio_drv_ops reg_ops = {
-	.size = sizeof(reg_ops), .read = reg_read, .write = reg_write};
+    .size = sizeof(reg_ops), .read = reg_read, .write = reg_write};
 
 void qf_reinit_dev(struct qfix *f)
 {
@@ -152,9 +152,12 @@ void qf_init_dev(struct qfix *f, uint16_t size, uint64_t features,
 		 uint32_t seg_cap)
 {
 	const uint16_t sizes[1] = {size};
-	struct vmmio_dev_config cfg = {
-		.size = sizeof(cfg), .num_queues = 1, .queue_sizes = sizes,
-		.features = features, .host = &model_host, .host_opaque = f};
+	struct vmmio_dev_config cfg = {.size = sizeof(cfg),
+				       .num_queues = 1,
+				       .queue_sizes = sizes,
+				       .features = features,
+				       .host = &model_host,
+				       .host_opaque = f};
 
 	memset(f, 0, sizeof(*f));
 	tg_init(&f->g, false, 4242);

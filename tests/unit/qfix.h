@@ -27,9 +27,9 @@ struct qfix {
 	 * device set up through the driver harness. */
 	struct vmmio_dev *dev;
 	struct vmmio_drv drv;
-	uint32_t seg_cap;         /* the model's segment capacity */
-	unsigned notified;        /* model queue_notify calls */
-	unsigned served;          /* chains the model completed */
+	uint32_t seg_cap;	  /* the model's segment capacity */
+	unsigned notified;	  /* model queue_notify calls */
+	unsigned served;	  /* chains the model completed */
 	unsigned raised, lowered; /* interrupt line */
 };
 

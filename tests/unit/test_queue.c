@@ -340,14 +340,15 @@ START_TEST(test_hostile_device)
 	ck_assert_int_eq(vmmio_dev_notify(f.dev, 0), -EIO);
 	ck_assert_uint_eq(f.notified, notified);
 	/* The driver resets and re-initialises; the device works again. */
-	ck_assert_uint_eq(vmmio_drv_ack_interrupt(&f.drv) & VIRTIO_MMIO_INT_CONFIG,
+	ck_assert_uint_eq(vmmio_drv_ack_interrupt(&f.drv) &
+			      VIRTIO_MMIO_INT_CONFIG,
 			  VIRTIO_MMIO_INT_CONFIG);
 	qf_reinit_dev(&f);
 	ck_assert_int_eq(vmmio_dev_fault(f.dev), VMMIO_FAULT_NONE);
 	ck_assert(vmmio_dev_is_active(f.dev));
 	struct vmmio_drv_buf b[2] = {{D, 8}, {D + 64, 8}};
-	struct vmmio_drv_req r = {.buf = b, .n_out = 1, .n_in = 1,
-				  .n_direct = 2};
+	struct vmmio_drv_req r = {
+	    .buf = b, .n_out = 1, .n_in = 1, .n_direct = 2};
 	void *tok;
 	uint32_t len;
 	unsigned char got[2];
