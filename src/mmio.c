@@ -794,13 +794,19 @@ int vmmio_dev_write(struct vmmio_dev *dev, uint64_t off, const void *data,
 int vmmio_dev_notify(struct vmmio_dev *dev, uint32_t queue)
 {
 	/* Checklist row 1: range-check the index before any use. */
-	if (queue >= dev->num_queues || !vmmio_vq_is_ready(dev->q[queue].vq))
+	if (queue >= dev->num_queues)
 		return fail(dev, VMMIO_FAULT_NOTIFY);
 	if (faulted(dev))
 		return -EIO;
-	/* Kicks before DRIVER_OK are not lost: activate looks at queues. */
+	/*
+	 * Before DRIVER_OK there is nothing to do: activate looks at the
+	 * queues. This also absorbs a kick that an embedder's ioeventfd
+	 * delivers after the guest reset the device.
+	 */
 	if (!(dev->status & VIRTIO_CONFIG_S_DRIVER_OK))
 		return 0;
+	if (!vmmio_vq_is_ready(dev->q[queue].vq))
+		return fail(dev, VMMIO_FAULT_NOTIFY);
 	dev->ops->queue_notify(dev->opaque, (uint16_t)queue);
 	return 0;
 }

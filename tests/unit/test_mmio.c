@@ -720,6 +720,15 @@ static const struct seq bad_seqs[] = {
 	.activates = 1,
 	.resets = 1,
     },
+    {
+	.name = "row 1: a kick delivered after the guest's reset is absorbed",
+	.version = 2,
+	.steps = STEPS(LIVE, W(ST, 0), N(0, 0), W(QNOTIFY, 1), R(ST, 0)),
+	.status = 0,
+	.fault = VMMIO_FAULT_NONE,
+	.activates = 1,
+	.resets = 2,
+    },
     /* Row 2: QueueNum. */
     {
 	.name = "row 2: QueueNum 0",
