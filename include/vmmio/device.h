@@ -146,9 +146,13 @@ VMMIO_API int vmmio_dev_write(struct vmmio_dev *dev, uint64_t off,
  */
 VMMIO_API int vmmio_dev_notify(struct vmmio_dev *dev, uint32_t queue);
 
-/* vmmio_dev_queue() - queue @index, or NULL if out of range. */
+/*
+ * vmmio_dev_queue() - queue @index, or NULL if out of range. The queue is
+ * owned by the device (freed with it); process it under the device lock.
+ */
 VMMIO_API struct vmmio_vq *vmmio_dev_queue(struct vmmio_dev *dev,
 					   uint32_t index);
+/* vmmio_dev_num_queues() - num_queues from the device's config. */
 VMMIO_API uint16_t vmmio_dev_num_queues(const struct vmmio_dev *dev);
 
 /*

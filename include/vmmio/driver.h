@@ -130,6 +130,8 @@ VMMIO_API bool vmmio_drv_vq_kick_prepare(struct vmmio_drv_vq *vq);
 VMMIO_API VMMIO_MUST_CHECK int
 vmmio_drv_vq_get_used(struct vmmio_drv_vq *vq, void **token, uint32_t *len);
 
+/* Descriptors free for new requests (a request takes n_direct, plus one
+ * for its indirect table if it has one). */
 VMMIO_API unsigned vmmio_drv_vq_num_free(const struct vmmio_drv_vq *vq);
 /* Used elements published by the device and not yet taken. */
 VMMIO_API unsigned vmmio_drv_vq_used_pending(const struct vmmio_drv_vq *vq);
@@ -153,8 +155,10 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_drv_init(struct vmmio_drv *d,
 					      const struct vmmio_drv_ops *ops,
 					      void *opaque);
 
+/* DeviceID and Version as read by vmmio_drv_init(). */
 VMMIO_API uint32_t vmmio_drv_device_id(const struct vmmio_drv *d);
 VMMIO_API uint32_t vmmio_drv_version(const struct vmmio_drv *d);
+/* Status register as the device reports it now (a register read). */
 VMMIO_API uint32_t vmmio_drv_get_status(const struct vmmio_drv *d);
 /* OR @bits into Status. */
 VMMIO_API void vmmio_drv_add_status(const struct vmmio_drv *d, uint32_t bits);

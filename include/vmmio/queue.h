@@ -134,8 +134,13 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_set_features(struct vmmio_vq *q,
 VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_set_ready(struct vmmio_vq *q,
 						  bool ready);
 
+/*
+ * Queue accessors; same threading as the queue (one thread at a time).
+ * is_ready: made ready and not taken down (a fault does not clear it).
+ * is_valid: ready, rings validated and no fault latched.
+ * size: the accepted QueueNum (max_size after reset); max_size: as created.
+ */
 VMMIO_API bool vmmio_vq_is_ready(const struct vmmio_vq *q);
-/* Ready, rings validated and no fault latched. */
 VMMIO_API bool vmmio_vq_is_valid(const struct vmmio_vq *q);
 VMMIO_API uint16_t vmmio_vq_size(const struct vmmio_vq *q);
 VMMIO_API uint16_t vmmio_vq_max_size(const struct vmmio_vq *q);
