@@ -34,9 +34,10 @@ const struct vmmio_vq_hooks qf_hooks = {
 static void setup(struct qfix *f)
 {
 	size_t len = vmmio_drv_vq_ring_bytes(f->size, 4);
+	unsigned off = f->g.split ? QF_SPLIT_RING_OFF : 0;
 
-	ck_assert_int_eq(vmmio_drv_vq_init(&f->d, f->size, f->g.ring,
-					   TG_RING_GPA, len, 4, f->slot,
+	ck_assert_int_eq(vmmio_drv_vq_init(&f->d, f->size, f->g.ring + off,
+					   TG_RING_GPA + off, len, 4, f->slot,
 					   f->features),
 			 0);
 	ck_assert_int_eq(vmmio_vq_set_size(f->q, f->size), 0);
@@ -44,6 +45,14 @@ static void setup(struct qfix *f)
 	ck_assert_int_eq(vmmio_vq_set_addr(f->q, f->d.desc_gpa, f->d.avail_gpa,
 					   f->d.used_gpa),
 			 0);
+	if (f->g.split && f->size >= 8)
+		/* Some ring crosses a region boundary (see qfix.h). */
+		ck_assert(!vmmio_mem_ptr(f->g.mem, f->d.desc_gpa, 16u * f->size,
+					 false) ||
+			  !vmmio_mem_ptr(f->g.mem, f->d.avail_gpa,
+					 6u + 2u * f->size, false) ||
+			  !vmmio_mem_ptr(f->g.mem, f->d.used_gpa,
+					 6u + 8u * f->size, false));
 	ck_assert_int_eq(vmmio_vq_set_ready(f->q, true), 0);
 	f->table_next = QF_TABLE_GPA;
 }
@@ -336,7 +345,9 @@ static void driver_add(struct rt *t)
 	struct rq *rq;
 	struct vmmio_drv_req r;
 	uint16_t head = t->f.d.free_head;
-	vmmio_gpa_t table = QF_TABLE_GPA + (vmmio_gpa_t)head * 16u * t->f.size;
+	/* Shifted in split mode so some tables cross a 4 KiB region. */
+	vmmio_gpa_t table = QF_TABLE_GPA + (t->f.g.split ? 0x200u : 0) +
+			    (vmmio_gpa_t)head * 16u * t->f.size;
 	bool indirect;
 	unsigned total = pick_total(t, &indirect);
 
@@ -360,8 +371,13 @@ static void driver_add(struct rt *t)
 		r.n_direct = 0;
 	ck_assert_int_eq(vmmio_drv_vq_add(&t->f.d, &r, rq), 0);
 	t->by_head[head] = rq;
-	if (r.n_direct < total)
+	if (r.n_direct < total) {
+		vmmio_gpa_t end = table + 16u * (total - r.n_direct) - 1;
+
 		t->st->indirect++;
+		if (t->f.g.split && table / 4096 != end / 4096)
+			t->st->table_straddles++;
+	}
 	if (total > t->st->max_chain)
 		t->st->max_chain = total;
 }

@@ -12,6 +12,12 @@
 #define QF_MAX 256
 /* Indirect tables live in the ring area (host-contiguous for the driver). */
 #define QF_TABLE_GPA (TG_RING_GPA + 0x20000)
+/*
+ * In split mode the ring area is made of 4 KiB regions; rings start this
+ * far in, so for queue sizes 8 and up a ring crosses a region boundary and
+ * the queue takes its per-element translation path.
+ */
+#define QF_SPLIT_RING_OFF 0xf70u
 
 struct qfix {
 	struct tguest g;
@@ -61,6 +67,7 @@ void qf_roundtrip_one(struct qfix *f);
 
 struct rt_stats {
 	unsigned completed, max_chain, indirect, unpopped, out_of_order;
+	unsigned table_straddles; /* indirect tables across a 4 KiB region */
 };
 /* Random chains through driver and device, byte-exact both ways. */
 void rt_run(uint64_t features, bool split, uint16_t size, unsigned count,

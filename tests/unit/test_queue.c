@@ -539,6 +539,8 @@ START_TEST(test_random_roundtrip)
 	ck_assert_uint_gt(st.max_chain, 8);
 	if (features & F_INDIRECT)
 		ck_assert_uint_gt(st.indirect, 100);
+	if ((features & F_INDIRECT) && split)
+		ck_assert_uint_gt(st.table_straddles, 10);
 	ck_assert_uint_gt(st.unpopped, 10);
 	ck_assert_uint_gt(st.out_of_order, 100);
 }
