@@ -45,6 +45,13 @@ LIB_CFLAGS := $(WARN) $(LIB_WARN) $(OPT) -fPIC -fvisibility=hidden
 TEST_CFLAGS := $(WARN) $(OPT) -D_GNU_SOURCE -Wno-missing-prototypes \
 	-Wno-unused-function
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+# io_uring engine of virtio-blk: built when liburing is installed.
+URING ?= $(shell pkg-config --exists liburing 2>/dev/null && echo 1 || echo 0)
+ifeq ($(URING),1)
+URING_LIBS := $(shell pkg-config --libs liburing)
+CPPFLAGS += -DVMMIO_HAVE_URING
+endif
+LIBS := $(URING_LIBS) -lpthread
 
 LIB_SRCS := $(wildcard src/*.c) $(wildcard devices/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
@@ -83,7 +90,7 @@ $(STATIC): $(LIB_OBJS)
 $(SHARED): $(LIB_OBJS) src/libvmmio.map
 	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libvmmio.map \
 		-Wl,-z,noexecstack -Wl,-z,relro -Wl,-z,now $(LDSAN) \
-		-o $@ $(LIB_OBJS) -lpthread
+		-o $@ $(LIB_OBJS) $(LIBS)
 
 $(BUILD)/libvmmio.so: $(SHARED)
 	ln -sf libvmmio.so.$(VERSION) $(BUILD)/$(SONAME)
@@ -92,11 +99,11 @@ $(BUILD)/libvmmio.so: $(SHARED)
 $(PCFILE): src/vmmio.pc.in Makefile
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS_PRIVATE@|$(LIBS)|' \
 	    $< > $@
 
 $(UNIT): $(UNIT_OBJS) $(STATIC)
-	$(CC) $(OPT) $(LDSAN) -o $@ $(UNIT_OBJS) $(STATIC) $(CHECK_LIBS) -lpthread
+	$(CC) $(OPT) $(LDSAN) -o $@ $(UNIT_OBJS) $(STATIC) $(CHECK_LIBS) $(LIBS)
 
 # Unit tests of one variant.
 check-unit: $(UNIT)
@@ -132,7 +139,7 @@ check-readme: $(STATIC)
 	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -fPIC -c $(BUILD)/readme/embed.c \
 		-o $(BUILD)/readme/embed.o
 	$(CC) -shared -Wl,-z,defs -o $(BUILD)/readme/embed.so \
-		$(BUILD)/readme/embed.o $(STATIC) -lpthread
+		$(BUILD)/readme/embed.o $(STATIC) $(LIBS)
 	@echo "check-readme: the README embedding example compiles and links"
 
 check:
@@ -144,11 +151,12 @@ check:
 # libFuzzer targets: clang, the library compiled into each target.
 FUZZ_BUILD := build/fuzz
 FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Iinclude \
+	$(if $(filter 1,$(URING)),-DVMMIO_HAVE_URING) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard include/vmmio/*.h src/*.h tests/fuzz/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) -lpthread
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIBS)
 
 fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 
@@ -168,7 +176,7 @@ fuzz-run: fuzz
 BENCH := $(BUILD)/tests/bench/queue_rt
 $(BUILD)/tests/bench/%: tests/bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(CFLAGS) -o $@ $< $(STATIC) -lpthread
+	$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(CFLAGS) -o $@ $< $(STATIC) $(LIBS)
 
 bench: $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/tests/bench/%)
 	@for b in $^; do echo "== $$b"; $$b || exit 1; done
@@ -210,7 +218,7 @@ compdb:
 
 # Debian packages a fresh machine needs to build and test.
 DEPS := build-essential pkg-config check clang libclang-rt-14-dev \
-	clang-format cppcheck valgrind linux-libc-dev
+	clang-format cppcheck valgrind linux-libc-dev liburing-dev fio
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

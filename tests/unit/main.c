@@ -10,6 +10,7 @@ int main(void)
 	Suite *(*const suites[])(void) = {
 	    util_suite,	  mem_suite,  queue_suite,
 	    driver_suite, mmio_suite, alloc_suite,
+	    blk_suite,	  console_suite, rng_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	int failed;

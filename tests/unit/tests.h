@@ -12,5 +12,8 @@ TEST_SUITE Suite *queue_suite(void);
 TEST_SUITE Suite *driver_suite(void);
 TEST_SUITE Suite *mmio_suite(void);
 TEST_SUITE Suite *alloc_suite(void);
+TEST_SUITE Suite *blk_suite(void);
+TEST_SUITE Suite *console_suite(void);
+TEST_SUITE Suite *rng_suite(void);
 
 #endif

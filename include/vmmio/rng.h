@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libvmmio: virtio-rng device model (virtio 1.2 §5.4). */
+#ifndef VMMIO_RNG_H
+#define VMMIO_RNG_H
+
+#include <vmmio/common.h>
+#include <vmmio/device.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * An entropy device: each request's writable part is filled from
+ * getrandom(2), straight into guest memory, up to max_request bytes (the
+ * used length says how many). With a rate limit (token bucket), requests
+ * wait in the queue until tokens are back; the embedder polls
+ * vmmio_rng_fd() and calls vmmio_rng_process() when it is readable.
+ *
+ * Threading: the device contract of <vmmio/device.h>.
+ */
+struct vmmio_rng;
+
+/* Default and largest per-request cap. */
+#define VMMIO_RNG_REQUEST_DEFAULT 4096u
+#define VMMIO_RNG_REQUEST_MAX (1u << 20)
+
+/*
+ * Parameters, copied by vmmio_rng_new().
+ * size:         sizeof(struct vmmio_rng_config).
+ * max_request:  bytes served per request, 1..VMMIO_RNG_REQUEST_MAX; 0 =
+ *               VMMIO_RNG_REQUEST_DEFAULT.
+ * rate:         bytes per second, 0 = unlimited.
+ * burst:        bucket size in bytes, >= max_request; 0 = max(rate,
+ *               max_request). A request is served whole (up to
+ *               max_request) once the bucket holds that many bytes.
+ * features_off: ring feature bits not to offer.
+ * queue_size:   a power of two up to 1024; 0 = 64.
+ * version, mem, host, host_opaque: as struct vmmio_dev_config.
+ */
+struct vmmio_rng_config {
+	uint32_t size;
+	uint32_t max_request;
+	uint64_t rate;
+	uint64_t burst;
+	uint64_t features_off;
+	uint16_t queue_size;
+	uint32_t version;
+	const struct vmmio_mem *mem;
+	const struct vmmio_host_ops *host;
+	void *host_opaque;
+};
+
+/* Return: 0; -EINVAL (message naming the value to the log hook);
+ *         -ENOMEM; the errno of creating the timer. */
+VMMIO_API VMMIO_MUST_CHECK int vmmio_rng_new(const struct vmmio_rng_config *cfg,
+					     struct vmmio_rng **out);
+VMMIO_API void vmmio_rng_free(struct vmmio_rng *rng);
+VMMIO_API struct vmmio_dev *vmmio_rng_dev(struct vmmio_rng *rng);
+/* Timer descriptor (rate limit), polls readable when tokens are back;
+ * -1 without a rate limit. */
+VMMIO_API int vmmio_rng_fd(const struct vmmio_rng *rng);
+/* Serve waiting requests as the bucket allows. Return 0; -EIO faulted. */
+VMMIO_API VMMIO_MUST_CHECK int vmmio_rng_process(struct vmmio_rng *rng);
+/* Bytes given to the guest so far. */
+VMMIO_API uint64_t vmmio_rng_bytes(const struct vmmio_rng *rng);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMMIO_RNG_H */
