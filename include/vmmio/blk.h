@@ -39,8 +39,8 @@ extern "C" {
 struct vmmio_blk;
 
 enum vmmio_blk_engine {
-	VMMIO_BLK_ENGINE_AUTO,	/* io_uring where the kernel has it, else sync */
-	VMMIO_BLK_ENGINE_SYNC,	/* preadv/pwritev inline on notify */
+	VMMIO_BLK_ENGINE_AUTO, /* io_uring where the kernel has it, else sync */
+	VMMIO_BLK_ENGINE_SYNC, /* preadv/pwritev inline on notify */
 	VMMIO_BLK_ENGINE_URING, /* io_uring, out-of-order batched completion */
 	VMMIO_BLK_ENGINE__COUNT
 };
@@ -66,8 +66,8 @@ enum vmmio_blk_engine {
  * turn). @type is VIRTIO_BLK_T_*, @sector and @bytes the request's
  * range (0 for FLUSH).
  */
-typedef int (*vmmio_blk_inject_fn)(void *opaque, uint32_t type,
-				   uint64_t sector, uint64_t bytes);
+typedef int (*vmmio_blk_inject_fn)(void *opaque, uint32_t type, uint64_t sector,
+				   uint64_t bytes);
 
 /*
  * Parameters, copied by vmmio_blk_new().
@@ -120,8 +120,8 @@ struct vmmio_blk_config {
  *         negative errno of opening/examining the backing (-ENOENT,
  *         -EACCES, -EROFS...).
  */
-VMMIO_API VMMIO_MUST_CHECK int
-vmmio_blk_new(const struct vmmio_blk_config *cfg, struct vmmio_blk **out);
+VMMIO_API VMMIO_MUST_CHECK int vmmio_blk_new(const struct vmmio_blk_config *cfg,
+					     struct vmmio_blk **out);
 
 /* vmmio_blk_free() - wait for requests in flight, close, free (NULL ok). */
 VMMIO_API void vmmio_blk_free(struct vmmio_blk *blk);

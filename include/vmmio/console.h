@@ -116,8 +116,7 @@ VMMIO_API int vmmio_console_fd(const struct vmmio_console *con);
  * pending SIGWINCH resize. Never blocks.
  * Return: 0; -EIO the device is faulted.
  */
-VMMIO_API VMMIO_MUST_CHECK int
-vmmio_console_process(struct vmmio_console *con);
+VMMIO_API VMMIO_MUST_CHECK int vmmio_console_process(struct vmmio_console *con);
 
 /*
  * vmmio_console_resize() - new terminal size: updates cols/rows and, if
