@@ -19,7 +19,9 @@
 	     offsetof(__typeof__(*(tbl)), member) + sizeof((tbl)->member) &&   \
 	 (tbl)->member != NULL)
 
-/* Allocation through the instance's hooks; memory comes back zeroed. */
+/* Allocation through the instance's hooks; uninitialised, or zeroed. */
+void *vmmio__alloc(const struct vmmio_host_ops *host, void *opaque,
+		   size_t size);
 void *vmmio__zalloc(const struct vmmio_host_ops *host, void *opaque,
 		    size_t size);
 void vmmio__free(const struct vmmio_host_ops *host, void *opaque, void *ptr);

@@ -9,15 +9,18 @@
 
 #include "internal.h"
 
+void *vmmio__alloc(const struct vmmio_host_ops *host, void *opaque, size_t size)
+{
+	if (VMMIO_HAS_OP(host, alloc))
+		return host->alloc(opaque, size);
+	return malloc(size);
+}
+
 void *vmmio__zalloc(const struct vmmio_host_ops *host, void *opaque,
 		    size_t size)
 {
-	void *p;
+	void *p = vmmio__alloc(host, opaque, size);
 
-	if (VMMIO_HAS_OP(host, alloc))
-		p = host->alloc(opaque, size);
-	else
-		p = malloc(size);
 	if (p)
 		memset(p, 0, size);
 	return p;
