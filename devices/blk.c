@@ -85,6 +85,8 @@ static void complete(struct blk_req *r, uint8_t status)
 bool vmmio__blk_io_advance(struct blk_req *r, uint32_t n)
 {
 	r->done += n;
+	if (r->done >= r->len)
+		return false; /* the common case: all of it in one go */
 	while (n && r->niov) {
 		size_t k = n < r->iov->len ? n : r->iov->len;
 

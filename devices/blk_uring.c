@@ -61,6 +61,19 @@ static struct io_uring_sqe *get_sqe(struct uring *u)
 	return sqe;
 }
 
+static void prep_rw1(struct io_uring_sqe *sqe, int fd, const struct blk_req *r,
+		     uint64_t off)
+{
+	unsigned len = (unsigned)r->iov->len;
+
+	if (r->op == BLK_OP_READ) {
+		io_uring_prep_read(sqe, fd, r->iov->base, len, off);
+	} else {
+		io_uring_prep_write(sqe, fd, r->iov->base, len, off);
+		sqe->rw_flags = r->sync_data ? RWF_DSYNC : 0;
+	}
+}
+
 /* Queue (the rest of) @r. The ring holds an entry per request, so an SQE
  * is always there after a submit; -EBUSY if the kernel refuses that. */
 static int prep(struct vmmio_blk *b, struct blk_req *r)
@@ -74,13 +87,16 @@ static int prep(struct vmmio_blk *b, struct blk_req *r)
 		return -EBUSY;
 	if (r->inject)
 		io_uring_prep_nop(sqe);
+	else if (r->op == BLK_OP_FLUSH)
+		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
+	else if (r->niov == 1)
+		/* No iovec for the kernel to copy in. */
+		prep_rw1(sqe, b->fd, r, off);
 	else if (r->op == BLK_OP_READ)
 		io_uring_prep_readv(sqe, b->fd, iov, r->niov, off);
-	else if (r->op == BLK_OP_WRITE)
+	else
 		io_uring_prep_writev2(sqe, b->fd, iov, r->niov, off,
 				      r->sync_data ? RWF_DSYNC : 0);
-	else
-		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
 	io_uring_sqe_set_data(sqe, r);
 	u->queued++;
 	return 0;
