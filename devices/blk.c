@@ -186,6 +186,7 @@ static void submit(struct vmmio_blk *b, struct blk_req *r, enum blk_op op,
 	r->op = op;
 	r->done = 0;
 	r->sync_data = op == BLK_OP_WRITE && !b->writeback;
+	r->buffered = false;
 	r->inject = inject(b, type, sector, r->len);
 	b->inflight++;
 	b->eng->submit(b, r);
@@ -591,7 +592,9 @@ static int open_backing(struct vmmio_blk *b, const struct vmmio_blk_config *cfg)
 	struct stat st;
 
 	b->fd = open(cfg->path, flags);
-	if (b->fd < 0) {
+	if (b->fd >= 0 && cfg->direct)
+		b->fd_buffered = open(cfg->path, flags & ~O_DIRECT);
+	if (b->fd < 0 || (cfg->direct && b->fd_buffered < 0)) {
 		int err = -errno;
 
 		vmmio__log(cfg->host, cfg->host_opaque, NULL, VMMIO_LOG_ERROR,
@@ -730,7 +733,7 @@ int vmmio_blk_new(const struct vmmio_blk_config *cfg, struct vmmio_blk **out)
 	b = vmmio__zalloc(cfg->host, cfg->host_opaque, sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	b->fd = -1;
+	b->fd = b->fd_buffered = -1;
 	b->host = cfg->host;
 	b->host_opaque = cfg->host_opaque;
 	b->inject = cfg->inject;
@@ -776,6 +779,8 @@ void vmmio_blk_free(struct vmmio_blk *b)
 	vmmio__free(b->host, b->host_opaque, b->q);
 	if (b->fd >= 0)
 		close(b->fd);
+	if (b->fd_buffered >= 0)
+		close(b->fd_buffered);
 	vmmio__free(b->host, b->host_opaque, b);
 }
 

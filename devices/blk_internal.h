@@ -3,6 +3,8 @@
 #ifndef VMMIO_BLK_INTERNAL_H
 #define VMMIO_BLK_INTERNAL_H
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +46,7 @@ struct blk_req {
 	uint32_t used;	       /* used length on success */
 	enum blk_op op;
 	bool sync_data; /* writethrough: the write itself is durable */
+	bool buffered;	/* O_DIRECT refused the buffers: page-cache fd */
 	int inject;	/* errno the fault injection hook asked for */
 };
 
@@ -85,6 +88,7 @@ struct vmmio_blk {
 	const struct blk_engine *eng;
 	void *eng_state;
 	int fd;
+	int fd_buffered; /* with O_DIRECT: the same file through the cache */
 	bool read_only;
 	bool writeback; /* cache mode in force (virtio 1.2 §5.2.6) */
 	bool punch_ok, zero_range_ok;
@@ -102,6 +106,28 @@ struct vmmio_blk {
 	void *inject_opaque;
 	struct vmmio__ratelimit rl;
 };
+
+/* The descriptor @r goes through. */
+static inline int vmmio__blk_fd(const struct vmmio_blk *b,
+				const struct blk_req *r)
+{
+	return r->buffered ? b->fd_buffered : b->fd;
+}
+
+/*
+ * O_DIRECT refused @r's buffers (-EINVAL: guest buffers need not meet the
+ * host's alignment rules): switch it to the page-cache descriptor.
+ * Return: true if the engine should retry @r that way.
+ */
+static inline bool vmmio__blk_retry_buffered(const struct vmmio_blk *b,
+					     struct blk_req *r, int res)
+{
+	if (res != -EINVAL || r->buffered || b->fd_buffered < 0 ||
+	    r->op == BLK_OP_FLUSH)
+		return false;
+	r->buffered = true;
+	return true;
+}
 
 /*
  * The engine finished @r with @res: bytes transferred (>= 0) or -errno.

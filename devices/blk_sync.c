@@ -26,11 +26,13 @@ static int rw(struct vmmio_blk *b, struct blk_req *r)
 		ssize_t n;
 
 		if (r->op == BLK_OP_READ)
-			n = preadv(b->fd, iov, cnt, off);
+			n = preadv(vmmio__blk_fd(b, r), iov, cnt, off);
 		else
-			n = pwritev2(b->fd, iov, cnt, off,
+			n = pwritev2(vmmio__blk_fd(b, r), iov, cnt, off,
 				     r->sync_data ? RWF_DSYNC : 0);
 		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && vmmio__blk_retry_buffered(b, r, -errno))
 			continue;
 		if (n < 0)
 			return -errno;

@@ -91,12 +91,13 @@ static int prep(struct vmmio_blk *b, struct blk_req *r)
 		io_uring_prep_fsync(sqe, b->fd, IORING_FSYNC_DATASYNC);
 	else if (r->niov == 1)
 		/* No iovec for the kernel to copy in. */
-		prep_rw1(sqe, b->fd, r, off);
+		prep_rw1(sqe, vmmio__blk_fd(b, r), r, off);
 	else if (r->op == BLK_OP_READ)
-		io_uring_prep_readv(sqe, b->fd, iov, r->niov, off);
+		io_uring_prep_readv(sqe, vmmio__blk_fd(b, r), iov, r->niov,
+				    off);
 	else
-		io_uring_prep_writev2(sqe, b->fd, iov, r->niov, off,
-				      r->sync_data ? RWF_DSYNC : 0);
+		io_uring_prep_writev2(sqe, vmmio__blk_fd(b, r), iov, r->niov,
+				      off, r->sync_data ? RWF_DSYNC : 0);
 	io_uring_sqe_set_data(sqe, r);
 	u->queued++;
 	return 0;
@@ -125,6 +126,11 @@ static void handle(struct vmmio_blk *b, struct blk_req *r, int res)
 		res = r->inject;
 	else if (res == 0 && r->op != BLK_OP_FLUSH)
 		res = -EIO; /* nothing transferred: the backing shrank */
+	if (!b->discarding && vmmio__blk_retry_buffered(b, r, res)) {
+		res = prep(b, r);
+		if (res == 0)
+			return;
+	}
 	if (res > 0 && r->op != BLK_OP_FLUSH &&
 	    vmmio__blk_io_advance(r, (uint32_t)res) && !b->discarding) {
 		res = prep(b, r);
