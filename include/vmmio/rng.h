@@ -17,6 +17,13 @@ extern "C" {
  * wait in the queue until tokens are back; the embedder polls
  * vmmio_rng_fd() and calls vmmio_rng_process() when it is readable.
  *
+ * Details: the bucket starts full, and a reset does not refill it (a
+ * guest cannot reset its way to a fresh burst). With a rate limit one call
+ * serves at most queue-size chains and re-arms the timer at once if more
+ * wait; without one, a notify serves until the ring is empty. A chain
+ * with no writable part completes with length 0. A chain may have at most
+ * 4 x queue_size + 256 segments (more latches fault SEGMENTS).
+ *
  * Threading: the device contract of <vmmio/device.h>.
  */
 struct vmmio_rng;
@@ -31,7 +38,8 @@ struct vmmio_rng;
  * max_request:  bytes served per request, 1..VMMIO_RNG_REQUEST_MAX; 0 =
  *               VMMIO_RNG_REQUEST_DEFAULT.
  * rate:         bytes per second, 0 = unlimited.
- * burst:        bucket size in bytes, >= max_request; 0 = max(rate,
+ * burst:        bucket size in bytes, >= max_request (checked even
+ *               without a rate); 0 = max(rate,
  *               max_request). A request is served whole (up to
  *               max_request) once the bucket holds that many bytes.
  * features_off: ring feature bits not to offer.
@@ -60,7 +68,8 @@ VMMIO_API struct vmmio_dev *vmmio_rng_dev(struct vmmio_rng *rng);
 /* Timer descriptor (rate limit), polls readable when tokens are back;
  * -1 without a rate limit. */
 VMMIO_API int vmmio_rng_fd(const struct vmmio_rng *rng);
-/* Serve waiting requests as the bucket allows. Return 0; -EIO faulted. */
+/* Serve waiting requests as the bucket allows. Return 0 (also when the
+ * device is not running); -EIO faulted. */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_rng_process(struct vmmio_rng *rng);
 /* Bytes given to the guest so far. */
 VMMIO_API uint64_t vmmio_rng_bytes(const struct vmmio_rng *rng);
