@@ -28,6 +28,12 @@ extern "C" {
  * order. No host-side copy, so host memory does not grow with the
  * guest's traffic.
  *
+ * Details: max_nr_ports reads 1. An emergency write is honoured whenever
+ * EMERG_WRITE is offered, even before negotiation or after a fault (virtio
+ * 1.2 §5.3.4). A chain needing more than 1024 segments latches fault
+ * SEGMENTS. Chains in flight hold host pointers into guest memory: keep
+ * the old memory mapped across vmmio_dev_set_mem() until a reset.
+ *
  * Threading: the device contract of <vmmio/device.h>.
  */
 struct vmmio_console;
@@ -46,7 +52,10 @@ enum vmmio_console_backend {
 	/* A Unix stream socket listening at path; one client at a time.
 	 * Output while no client is connected is discarded (counted). */
 	VMMIO_CONSOLE_SOCKET,
-	/* A new pseudo-terminal; vmmio_console_pty_name() gives the slave. */
+	/* A new pseudo-terminal; vmmio_console_pty_name() gives the slave.
+	 * The device keeps the slave open (no hang-up between clients), sets
+	 * its window size to cols/rows; resizes made on the slave side are
+	 * not seen: call vmmio_console_resize(). */
 	VMMIO_CONSOLE_PTY,
 	VMMIO_CONSOLE_BACKEND__COUNT
 };
@@ -62,8 +71,8 @@ enum vmmio_console_backend {
  * restore_on_signal: STDIO on a terminal: install handlers for SIGINT,
  *            SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGFPE, SIGILL,
  *            SIGABRT that restore the terminal and re-raise the signal,
- *            and for SIGWINCH that resizes the console. Process-wide: at
- *            most one such console at a time (-EBUSY otherwise).
+ *            and for SIGWINCH that resizes the console.
+ * STDIO is process-wide: at most one STDIO console at a time (-EBUSY).
  * cols, rows: initial size (VIRTIO_CONSOLE_F_SIZE); 0 takes the
  *            terminal's size (STDIO, PTY) or 80x25.
  * features_off: VIRTIO_CONSOLE_F_* / ring bits (1ULL << bit) not to offer.
@@ -91,7 +100,7 @@ struct vmmio_console_config {
 /*
  * vmmio_console_new() - set up the backend and create the device.
  * Return: 0; -EINVAL bad parameter (message to the log hook naming it);
- *         -EBUSY a second restore_on_signal console; -EEXIST socket path
+ *         -EBUSY a second STDIO console; -EEXIST socket path
  *         taken by a non-socket; -ENOMEM; or the errno of opening the
  *         backend.
  */
@@ -132,7 +141,8 @@ VMMIO_API const char *vmmio_console_pty_name(const struct vmmio_console *con);
 /*
  * Counters: bytes the guest wrote that reached the backend (including
  * emergency writes), bytes the guest wrote that were discarded (SOCKET
- * without a client), bytes delivered to the guest.
+ * without a client, no out_fd, the reader gone (EPIPE) or a write error,
+ * an emergency write meeting EAGAIN), bytes delivered to the guest.
  */
 struct vmmio_console_stats {
 	uint64_t tx_bytes;
