@@ -44,7 +44,8 @@ enum vmmio_console_backend {
 	 * restore_on_signal, on fatal and terminating signals. */
 	VMMIO_CONSOLE_STDIO,
 	/* Output appended to out_path (created 0600 if missing); input read
-	 * from in_path if set (a file, or a FIFO). */
+	 * from in_path if set (a file, or a FIFO, opened read-write so it
+	 * never reports EOF between writers). */
 	VMMIO_CONSOLE_FILE,
 	/* The caller's descriptors in_fd / out_fd (pipes, sockets); -1 for
 	 * none. Not closed by the device. */
