@@ -2,7 +2,7 @@
 /* virtio-blk device model: requests parsed from chains, I/O by an engine. */
 /* fallocate() modes, the BLK* ioctls and O_DIRECT need the GNU API: the
  * backing is an OS file. */
-#define _GNU_SOURCE
+#define _GNU_SOURCE 1
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-blk synchronous engine: preadv/pwritev2/fdatasync inline. */
 /* pwritev2() and RWF_DSYNC are GNU API: the backing is an OS file. */
-#define _GNU_SOURCE
+#define _GNU_SOURCE 1
 #include <errno.h>
 #include <limits.h>
 #include <unistd.h>

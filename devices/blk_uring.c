@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* virtio-blk io_uring engine: batched submission, out-of-order completion. */
 /* liburing.h itself needs the GNU API (cpu_set_t, RWF_DSYNC). */
-#define _GNU_SOURCE
+#define _GNU_SOURCE 1
 #include <errno.h>
 
 #include "blk_internal.h"
