@@ -376,7 +376,7 @@ static uint8_t discard_zero(struct vmmio_blk *b, struct blk_req *r,
 		uint64_t len = (uint64_t)seg[i].num_sectors << SECTOR_SHIFT;
 
 		rc = inject(b, type, seg[i].sector, len);
-		if (!rc)
+		if (!rc && len)
 			rc = discard ? discard_range(b, off, len)
 				     : zero_range(b, off, len,
 						  seg[i].flags & DWZ_UNMAP);

@@ -23,8 +23,12 @@ extern "C" {
  * Requests are parsed from the chain's byte streams (any descriptor
  * layout). A bad request (sector range past the capacity, length not a
  * multiple of 512, a data segment in the wrong direction, a bad
- * discard/write-zeroes list) completes with VIRTIO_BLK_S_IOERR, an
- * unknown type with VIRTIO_BLK_S_UNSUPP, and the queue keeps working. A
+ * discard/write-zeroes list) completes with VIRTIO_BLK_S_IOERR; an
+ * unknown type, a type whose feature was not negotiated, and unknown
+ * discard/write-zeroes flags (or unmap on a discard) with
+ * VIRTIO_BLK_S_UNSUPP (virtio 1.2 §5.2.6.2); the queue keeps working.
+ * Segments of 0 sectors are accepted and do nothing. The used length is
+ * the whole writable part (the status byte is its last byte). A
  * chain without a 16-byte readable header or without a writable status
  * byte is a driver bug: fault VMMIO_FAULT_DEVICE (NEEDS_RESET).
  *
