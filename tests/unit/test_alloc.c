@@ -10,39 +10,8 @@
 
 #include <vmmio/device.h>
 
+#include "failer.h"
 #include "tests.h"
-
-struct failer {
-	unsigned fail_at, count;
-	int live;
-};
-
-static void *fa_alloc(void *opaque, size_t n)
-{
-	struct failer *f = opaque;
-
-	if (++f->count == f->fail_at)
-		return NULL;
-	f->live++;
-	return malloc(n);
-}
-
-static void fa_free(void *opaque, void *p)
-{
-	struct failer *f = opaque;
-
-	f->live--;
-	free(p);
-}
-
-static void fa_irq(void *opaque, bool raise)
-{
-	(void)opaque;
-	(void)raise;
-}
-
-static const struct vmmio_host_ops fa_ops = {
-    .size = sizeof(fa_ops), .irq = fa_irq, .alloc = fa_alloc, .free = fa_free};
 
 static unsigned char ram[65536] __attribute__((aligned(4096)));
 
@@ -53,7 +22,7 @@ static int build_mem(struct failer *f)
 {
 	struct vmmio_mem_region r = {0x1000, sizeof(ram), ram, false};
 	struct vmmio_mem *m;
-	int rc = vmmio_mem_new(&r, 1, &fa_ops, f, &m);
+	int rc = vmmio_mem_new(&r, 1, &failer_ops, f, &m);
 
 	if (!rc)
 		vmmio_mem_free(m);
@@ -65,11 +34,11 @@ static int build_vq(struct failer *f)
 	struct vmmio_mem_region r = {0x1000, sizeof(ram), ram, false};
 	struct vmmio_mem *m;
 	struct vmmio_vq *q;
-	int rc = vmmio_mem_new(&r, 1, &fa_ops, f, &m);
+	int rc = vmmio_mem_new(&r, 1, &failer_ops, f, &m);
 
 	if (rc)
 		return rc;
-	rc = vmmio_vq_new(256, m, &fa_ops, f, &q);
+	rc = vmmio_vq_new(256, m, &failer_ops, f, &q);
 	if (!rc)
 		vmmio_vq_free(q);
 	vmmio_mem_free(m);
@@ -103,11 +72,11 @@ static int build_dev(struct failer *f)
 				       .num_queues = 4,
 				       .queue_sizes = sizes,
 				       .config_size = 8,
-				       .host = &fa_ops,
+				       .host = &failer_ops,
 				       .host_opaque = f};
 	struct vmmio_mem *m;
 	struct vmmio_dev *d;
-	int rc = vmmio_mem_new(&r, 1, &fa_ops, f, &m);
+	int rc = vmmio_mem_new(&r, 1, &failer_ops, f, &m);
 
 	if (rc)
 		return rc;

@@ -25,6 +25,7 @@
 
 #include "tests.h"
 #include "dfix.h"
+#include "failer.h"
 
 #define SECT 512u
 #define IMG_SECTORS 4096u /* 2 MiB */
@@ -1970,18 +1971,6 @@ END_TEST
 
 /* ---- creation errors ---- */
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 enum bad_new {
 	BN_ODD_SIZE,
 	BN_MISSING,
@@ -2111,39 +2100,6 @@ END_TEST
 
 /* ---- allocation-failure sweep ---- */
 
-struct failer {
-	unsigned fail_at, count;
-	int live;
-};
-
-static void *fa_alloc(void *opaque, size_t n)
-{
-	struct failer *f = opaque;
-
-	if (++f->count == f->fail_at)
-		return NULL;
-	f->live++;
-	return malloc(n);
-}
-
-static void fa_free(void *opaque, void *p)
-{
-	struct failer *f = opaque;
-
-	if (p)
-		f->live--;
-	free(p);
-}
-
-static void fa_irq(void *opaque, bool raise)
-{
-	(void)opaque;
-	(void)raise;
-}
-
-static const struct vmmio_host_ops fa_ops = {
-    .size = sizeof(fa_ops), .irq = fa_irq, .alloc = fa_alloc, .free = fa_free};
-
 START_TEST(test_alloc_sweep)
 {
 	struct bopt o = {.nq = 2, .serial = "sweep"};
@@ -2159,7 +2115,7 @@ START_TEST(test_alloc_sweep)
 		struct vmmio_blk *blk = NULL;
 		int rc;
 
-		cfg.host = &fa_ops;
+		cfg.host = &failer_ops;
 		cfg.host_opaque = &fl;
 		rc = vmmio_blk_new(&cfg, &blk);
 		if (engine_missing(cfg.engine, rc))

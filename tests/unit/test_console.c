@@ -28,6 +28,7 @@
 #include <vmmio/queue.h>
 
 #include "dfix.h"
+#include "failer.h"
 #include "tests.h"
 
 #define BIT(b) (1ull << (b))
@@ -375,18 +376,6 @@ static void count_free(void *opaque, void *p)
 	(void)opaque;
 	n_live--;
 	free(p);
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 /* ---- FD backend ---- */
@@ -1483,38 +1472,6 @@ done:
 }
 END_TEST
 
-struct failer {
-	unsigned fail_at, count;
-	int live;
-};
-
-static void *fa_alloc(void *opaque, size_t n)
-{
-	struct failer *f = opaque;
-
-	if (++f->count == f->fail_at)
-		return NULL;
-	f->live++;
-	return malloc(n);
-}
-
-static void fa_free(void *opaque, void *p)
-{
-	struct failer *f = opaque;
-
-	f->live--;
-	free(p);
-}
-
-static void fa_irq(void *opaque, bool raise)
-{
-	(void)opaque;
-	(void)raise;
-}
-
-static const struct vmmio_host_ops fa_ops = {
-    .size = sizeof(fa_ops), .irq = fa_irq, .alloc = fa_alloc, .free = fa_free};
-
 static void sweep(enum vmmio_console_backend b, const char *path)
 {
 	static unsigned char ram[65536] __attribute__((aligned(4096)));
@@ -1525,7 +1482,7 @@ static void sweep(enum vmmio_console_backend b, const char *path)
 					 .out_fd = -1,
 					 .path = path,
 					 .out_path = path,
-					 .host = &fa_ops};
+					 .host = &failer_ops};
 	struct vmmio_console *con;
 	struct vmmio_mem *m;
 	struct stat st;

@@ -18,6 +18,7 @@
 #include <vmmio/rng.h>
 
 #include "dfix.h"
+#include "failer.h"
 #include "tests.h"
 
 #define CANARY 0xa5u
@@ -781,77 +782,19 @@ END_TEST
 
 /* ---- creation ---- */
 
-struct hooks {
-	unsigned fail_at, count;
-	int live;
-	unsigned logs;
-	char last[256];
-};
-
-static void *h_alloc(void *opaque, size_t n)
-{
-	struct hooks *h = opaque;
-
-	if (++h->count == h->fail_at)
-		return NULL;
-	h->live++;
-	return malloc(n);
-}
-
-static void h_free(void *opaque, void *p)
-{
-	struct hooks *h = opaque;
-
-	h->live--;
-	free(p);
-}
-
-static void h_irq(void *opaque, bool raise)
-{
-	(void)opaque;
-	(void)raise;
-}
-
-static void h_log(void *opaque, enum vmmio_log_level level, const char *msg)
-{
-	struct hooks *h = opaque;
-
-	(void)level;
-	h->logs++;
-	snprintf(h->last, sizeof(h->last), "%s", msg);
-}
-
-static const struct vmmio_host_ops h_ops = {.size = sizeof(h_ops),
-					    .irq = h_irq,
-					    .log = h_log,
-					    .alloc = h_alloc,
-					    .free = h_free};
-
-static unsigned open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	unsigned n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* Fail allocation 1, 2, ... in turn: -ENOMEM, nothing left. _i: rate. */
 START_TEST(test_alloc_sweep)
 {
 	struct rig *r = rig_mem(false);
-	unsigned fds = open_fds(), n;
+	unsigned fds = (unsigned)count_fds(), n;
 
 	for (n = 1;; n++) {
-		struct hooks h = {.fail_at = n};
+		struct failer h = {.fail_at = n};
 		struct vmmio_rng_config cfg = rig_cfg(r);
 		struct vmmio_rng *rng = NULL;
 		int rc;
 
-		cfg.host = &h_ops;
+		cfg.host = &failer_ops;
 		cfg.host_opaque = &h;
 		cfg.rate = _i ? 4096 : 0;
 		rc = vmmio_rng_new(&cfg, &rng);
@@ -869,7 +812,7 @@ START_TEST(test_alloc_sweep)
 	}
 	/* rng, device, queue at least went through the hook. */
 	ck_assert_uint_ge(n - 1, 3);
-	ck_assert_uint_eq(open_fds(), fds);
+	ck_assert_uint_eq((unsigned)count_fds(), fds);
 	df_free(&r->f);
 	free(r);
 }
@@ -879,13 +822,13 @@ END_TEST
 START_TEST(test_timer_fails)
 {
 	struct rig *r = rig_mem(false);
-	struct hooks h = {0};
+	struct failer h = {0};
 	struct vmmio_rng_config cfg = rig_cfg(r);
 	struct vmmio_rng *rng = NULL;
 	struct rlimit old, none;
 	int rc;
 
-	cfg.host = &h_ops;
+	cfg.host = &failer_ops;
 	cfg.host_opaque = &h;
 	cfg.rate = 1000;
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -943,11 +886,11 @@ START_TEST(test_bad_config)
 {
 	const struct bad_row *row = &bad_rows[_i];
 	struct rig *r = rig_mem(false);
-	struct hooks h = {0};
+	struct failer h = {0};
 	struct vmmio_rng_config cfg = rig_cfg(r);
 	struct vmmio_rng *rng = (struct vmmio_rng *)&h;
 
-	cfg.host = &h_ops;
+	cfg.host = &failer_ops;
 	cfg.host_opaque = &h;
 	cfg.max_request = row->max_request;
 	cfg.queue_size = row->queue_size;
