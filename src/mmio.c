@@ -10,6 +10,7 @@
 #include <linux/virtio_ring.h>
 
 #include <vmmio/device.h>
+#include <vmmio/driver.h>
 
 #include "internal.h"
 
@@ -877,4 +878,25 @@ bool vmmio_dev_is_active(const struct vmmio_dev *dev)
 uint32_t vmmio_dev_version(const struct vmmio_dev *dev)
 {
 	return dev->version;
+}
+
+static uint32_t drv_read(void *opaque, uint32_t off, unsigned width)
+{
+	uint32_t v = 0;
+
+	(void)vmmio_dev_read(opaque, off, &v, width);
+	return v;
+}
+
+static void drv_write(void *opaque, uint32_t off, uint32_t val, unsigned width)
+{
+	(void)vmmio_dev_write(opaque, off, &val, width);
+}
+
+static const struct vmmio_drv_ops drv_ops = {
+    .size = sizeof(drv_ops), .read = drv_read, .write = drv_write};
+
+const struct vmmio_drv_ops *vmmio_dev_driver_ops(void)
+{
+	return &drv_ops;
 }

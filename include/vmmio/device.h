@@ -180,6 +180,19 @@ VMMIO_API void vmmio_dev_reset(struct vmmio_dev *dev);
 VMMIO_API VMMIO_MUST_CHECK int vmmio_dev_set_mem(struct vmmio_dev *dev,
 						 const struct vmmio_mem *mem);
 
+struct vmmio_drv_ops;
+/*
+ * vmmio_dev_driver_ops() - register access for the driver harness
+ * (<vmmio/driver.h>) straight into a device in this process: pass it to
+ * vmmio_drv_init() with the struct vmmio_dev as opaque. Reads and writes
+ * go through vmmio_dev_read() / vmmio_dev_write() and their results are
+ * dropped, so the driver sees what a guest would (zeros for a refused
+ * read). For tests, benchmarks and fuzzers of device models.
+ * Threading: as vmmio_dev_read() / vmmio_dev_write().
+ * Return: a static table, valid for the life of the process.
+ */
+VMMIO_API const struct vmmio_drv_ops *vmmio_dev_driver_ops(void);
+
 /* Accessors, for embedders, logs and tests. */
 VMMIO_API uint32_t vmmio_dev_status(const struct vmmio_dev *dev);
 /* Negotiated features (what the driver accepted at FEATURES_OK). */

@@ -144,22 +144,6 @@ static bool trace(void)
 	return on;
 }
 
-static uint32_t reg_read(void *opaque, uint32_t off, unsigned width)
-{
-	uint32_t v = 0;
-
-	(void)vmmio_dev_read(opaque, off, &v, width);
-	return v;
-}
-
-static void reg_write(void *opaque, uint32_t off, uint32_t val, unsigned width)
-{
-	(void)vmmio_dev_write(opaque, off, &val, width);
-}
-
-static const struct vmmio_drv_ops reg_ops = {
-    .size = sizeof(reg_ops), .read = reg_read, .write = reg_write};
-
 static uint8_t pat(uint64_t off)
 {
 	return (uint8_t)(((off + 1) * 0x9e3779b97f4a7c15ull) >> 56 ^ off >> 9);
@@ -235,7 +219,7 @@ static void setup_queues(void)
 
 static void start(void)
 {
-	CHECK(vmmio_drv_init(&S.drv, &reg_ops, S.dev) == 0);
+	CHECK(vmmio_drv_init(&S.drv, vmmio_dev_driver_ops(), S.dev) == 0);
 	CHECK(vmmio_drv_negotiate(&S.drv, S.wanted, &S.features) == 0);
 	setup_queues();
 	CHECK(vmmio_drv_driver_ok(&S.drv) == 0);

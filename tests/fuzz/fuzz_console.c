@@ -102,28 +102,12 @@ static bool take(struct in *in, void *dst, size_t n)
 	return true;
 }
 
-static uint32_t reg_read(void *opaque, uint32_t off, unsigned width)
-{
-	uint32_t v = 0;
-
-	(void)vmmio_dev_read(opaque, off, &v, width);
-	return v;
-}
-
-static void reg_write(void *opaque, uint32_t off, uint32_t val, unsigned width)
-{
-	(void)vmmio_dev_write(opaque, off, &val, width);
-}
-
-static const struct vmmio_drv_ops drv_ops = {
-    .size = sizeof(drv_ops), .read = reg_read, .write = reg_write};
-
 /* The driver brings the device up (errors are data: it may refuse). */
 static void drv_start(void)
 {
 	uint32_t align;
 
-	if (vmmio_drv_init(&S.drv, &drv_ops, S.dev) ||
+	if (vmmio_drv_init(&S.drv, vmmio_dev_driver_ops(), S.dev) ||
 	    vmmio_drv_negotiate(&S.drv, ~0ull, &S.features))
 		return;
 	align = vmmio_drv_version(&S.drv) == 1 ? 4096u : 4u;

@@ -41,22 +41,6 @@ static void df_log(void *opaque, enum vmmio_log_level level, const char *msg)
 const struct vmmio_host_ops df_host = {
     .size = sizeof(df_host), .irq = df_irq, .log = df_log};
 
-static uint32_t reg_read(void *opaque, uint32_t off, unsigned width)
-{
-	uint32_t v = 0;
-
-	(void)vmmio_dev_read(opaque, off, &v, width);
-	return v;
-}
-
-static void reg_write(void *opaque, uint32_t off, uint32_t val, unsigned width)
-{
-	(void)vmmio_dev_write(opaque, off, &val, width);
-}
-
-static const struct vmmio_drv_ops reg_ops = {
-    .size = sizeof(reg_ops), .read = reg_read, .write = reg_write};
-
 void df_mem(struct dfix *f, bool split, unsigned seed)
 {
 	memset(f, 0, sizeof(*f));
@@ -104,7 +88,7 @@ int df_try_start(struct dfix *f, struct vmmio_dev *dev, uint64_t wanted,
 	f->nq = nq;
 	f->qsize = qsize;
 	f->table_next = DF_TABLE_GPA;
-	rc = vmmio_drv_init(&f->drv, &reg_ops, dev);
+	rc = vmmio_drv_init(&f->drv, vmmio_dev_driver_ops(), dev);
 	if (rc)
 		return rc;
 	rc = vmmio_drv_negotiate(&f->drv, wanted, &f->features);

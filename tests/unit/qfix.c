@@ -124,27 +124,12 @@ static void model_irq(void *opaque, bool raise)
 static const struct vmmio_host_ops model_host = {.size = sizeof(model_host),
 						 .irq = model_irq};
 
-static uint32_t reg_read(void *opaque, uint32_t off, unsigned width)
-{
-	uint32_t v = 0;
-
-	(void)vmmio_dev_read(opaque, off, &v, width);
-	return v;
-}
-
-static void reg_write(void *opaque, uint32_t off, uint32_t val, unsigned width)
-{
-	(void)vmmio_dev_write(opaque, off, &val, width);
-}
-
-static const struct vmmio_drv_ops reg_ops = {
-    .size = sizeof(reg_ops), .read = reg_read, .write = reg_write};
-
 void qf_reinit_dev(struct qfix *f)
 {
 	uint64_t acc;
 
-	ck_assert_int_eq(vmmio_drv_init(&f->drv, &reg_ops, f->dev), 0);
+	ck_assert_int_eq(
+	    vmmio_drv_init(&f->drv, vmmio_dev_driver_ops(), f->dev), 0);
 	ck_assert_int_eq(vmmio_drv_negotiate(&f->drv, f->features, &acc), 0);
 	ck_assert_uint_eq(acc & f->features, f->features);
 	ck_assert_int_eq(vmmio_drv_vq_init(&f->d, f->size, f->g.ring,

@@ -634,22 +634,6 @@ START_TEST(test_reset_unkicked)
 }
 END_TEST
 
-static uint32_t t_read(void *opaque, uint32_t off, unsigned width)
-{
-	uint32_t v = 0;
-
-	(void)vmmio_dev_read(opaque, off, &v, width);
-	return v;
-}
-
-static void t_write(void *opaque, uint32_t off, uint32_t val, unsigned width)
-{
-	(void)vmmio_dev_write(opaque, off, &val, width);
-}
-
-static const struct vmmio_drv_ops t_ops = {
-    .size = sizeof(t_ops), .read = t_read, .write = t_write};
-
 /* virtio 1.2 §3.1.1: a driver may queue before DRIVER_OK; activation
  * serves what is there. _i: split RAM. */
 START_TEST(test_queued_before_driver_ok)
@@ -664,7 +648,8 @@ START_TEST(test_queued_before_driver_ok)
 	f->dev = vmmio_rng_dev(r->rng);
 	f->nq = 1;
 	f->qsize = 16;
-	ck_assert_int_eq(vmmio_drv_init(&f->drv, &t_ops, f->dev), 0);
+	ck_assert_int_eq(
+	    vmmio_drv_init(&f->drv, vmmio_dev_driver_ops(), f->dev), 0);
 	ck_assert_int_eq(vmmio_drv_negotiate(&f->drv, F_RING, &f->features), 0);
 	ck_assert_int_eq(
 	    vmmio_drv_vq_init(&f->vq[0], 16, tg_ring_ptr(&f->g, TG_RING_GPA),
