@@ -19,6 +19,8 @@
 #include <vmmio/blk.h>
 #include <vmmio/driver.h>
 
+#include "fuzz_input.h"
+
 /*
  * Input: two setup bytes, then operations (opcode byte, low 3 bits).
  * setup[0]: bits 0-1 both set: io_uring engine (else sync); bit 2
@@ -490,21 +492,6 @@ static void settle(void)
 }
 
 /* ---- input ---- */
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool take(struct in *in, void *dst, size_t n)
-{
-	if (in->left < n)
-		return false;
-	memcpy(dst, in->p, n);
-	in->p += n;
-	in->left -= n;
-	return true;
-}
 
 static uint8_t byte(struct in *in)
 {

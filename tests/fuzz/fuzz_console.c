@@ -16,6 +16,8 @@
 #include <vmmio/driver.h>
 #include <vmmio/queue.h>
 
+#include "fuzz_input.h"
+
 /*
  * Input: one setup byte, then operations. Setup: bit 0 legacy (version
  * 1); bit 1 guest RAM as two regions; bits 2-4 the driver's queue size
@@ -85,22 +87,6 @@ static const struct vmmio_host_ops f_host = {
     .size = sizeof(struct vmmio_host_ops),
     .irq = f_irq,
 };
-
-/* Cursor over the input. */
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool take(struct in *in, void *dst, size_t n)
-{
-	if (in->left < n)
-		return false;
-	memcpy(dst, in->p, n);
-	in->p += n;
-	in->left -= n;
-	return true;
-}
 
 /* The driver brings the device up (errors are data: it may refuse). */
 static void drv_start(void)

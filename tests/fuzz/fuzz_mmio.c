@@ -12,6 +12,8 @@
 
 #include <vmmio/device.h>
 
+#include "fuzz_input.h"
+
 /*
  * Input: one byte of setup (bit 0: legacy version 1), then operations,
  * each an opcode byte (low 3 bits select it) and its arguments:
@@ -139,22 +141,6 @@ static const struct vmmio_dev_ops f_ops = {
     .reset = f_reset,
     .queue_notify = f_queue_notify,
 };
-
-/* Cursor over the input. */
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool take(struct in *in, void *dst, size_t n)
-{
-	if (in->left < n)
-		return false;
-	memcpy(dst, in->p, n);
-	in->p += n;
-	in->left -= n;
-	return true;
-}
 
 static void reg_write(uint8_t reg, uint32_t val)
 {
