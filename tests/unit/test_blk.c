@@ -2098,6 +2098,59 @@ START_TEST(test_new_ok)
 }
 END_TEST
 
+/* Request types and config writes whose feature the driver refused
+ * (virtio 1.2 §5.2.6.2): UNSUPP, nothing done; writeback values other
+ * than 0/1 and a segment list of zero segments are refused too. */
+START_TEST(test_unnegotiated)
+{
+	struct bopt o = {.wanted_off = BIT(VIRTIO_BLK_F_FLUSH) |
+				       BIT(VIRTIO_BLK_F_DISCARD) |
+				       BIT(VIRTIO_BLK_F_WRITE_ZEROES) |
+				       BIT(VIRTIO_BLK_F_CONFIG_WCE)};
+	struct virtio_blk_discard_write_zeroes seg = {.sector = 8,
+						      .num_sectors = 8};
+	unsigned char *snap, *now;
+	uint8_t wce = 0xff, v = 0;
+	uint32_t used;
+	struct rq r;
+
+	if (!bt_open(ENG(_i), &o))
+		return;
+	ck_assert(!(T.f.features & o.wanted_off));
+	snap = img_snapshot();
+	rq_init(&r, T_FLUSH, 0);
+	rq_status(&r);
+	ck_assert_uint_eq(rq_run(&r, 0, DF_DIRECT, &used), S_UNSUPP);
+	ck_assert_uint_eq(dwz(T_DISCARD, &seg, 1, 0, &used), S_UNSUPP);
+	ck_assert_uint_eq(dwz(T_WZ, &seg, 1, 0, &used), S_UNSUPP);
+	/* writeback is read-only without CONFIG_WCE. */
+	ck_assert_int_eq(vmmio_drv_config_write(&T.f.drv, CFG(wce), &v, 1), 0);
+	df_config(&T.f, CFG(wce), &wce, 1);
+	ck_assert_uint_eq(wce, 1);
+	now = img_snapshot();
+	ck_assert_mem_eq(now, snap, IMG_BYTES);
+	free(now);
+	free(snap);
+	ck_assert_uint_eq(vmmio_dev_fault(vmmio_blk_dev(T.blk)),
+			  VMMIO_FAULT_NONE);
+	bt_close();
+
+	/* All negotiated: writeback 2 is ignored, an empty list is IOERR. */
+	o.wanted_off = 0;
+	if (!bt_open(ENG(_i), &o))
+		return;
+	v = 2;
+	ck_assert_int_eq(vmmio_drv_config_write(&T.f.drv, CFG(wce), &v, 1), 0);
+	wce = 0xff;
+	df_config(&T.f, CFG(wce), &wce, 1);
+	ck_assert_uint_eq(wce, 1);
+	ck_assert_uint_eq(dwz(T_DISCARD, &seg, 0, 0, &used), S_IOERR);
+	ck_assert_uint_eq(dwz(T_WZ, &seg, 0, 0, &used), S_IOERR);
+	good_roundtrip(0, 90, 4096, 5);
+	bt_close();
+}
+END_TEST
+
 /* ---- allocation-failure sweep ---- */
 
 START_TEST(test_alloc_sweep)
@@ -2313,6 +2366,7 @@ Suite *blk_suite(void)
 	tcase_add_loop_test(cfg, test_driver_refuses, 0, NENG);
 	tcase_add_loop_test(cfg, test_legacy, 0, NENG);
 	tcase_add_loop_test(cfg, test_wce, 0, NENG);
+	tcase_add_loop_test(cfg, test_unnegotiated, 0, NENG);
 	tcase_add_loop_test(life, test_new_errors, 0, BN__COUNT * NENG);
 	tcase_add_loop_test(life, test_new_ok, 0, NENG);
 	tcase_add_loop_test(life, test_alloc_sweep, 0, NENG);
