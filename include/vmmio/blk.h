@@ -149,7 +149,8 @@ VMMIO_API int vmmio_blk_fd(const struct vmmio_blk *blk);
 VMMIO_API VMMIO_MUST_CHECK int vmmio_blk_process(struct vmmio_blk *blk);
 
 /* The engine chosen (never AUTO), capacity in 512-byte sectors, and the
- * requests submitted to the backend and not yet completed. */
+ * requests submitted to the backend and not yet completed (read the last
+ * under the device lock). */
 VMMIO_API enum vmmio_blk_engine vmmio_blk_engine(const struct vmmio_blk *blk);
 VMMIO_API uint64_t vmmio_blk_capacity(const struct vmmio_blk *blk);
 VMMIO_API unsigned vmmio_blk_inflight(const struct vmmio_blk *blk);

@@ -113,6 +113,8 @@ vmmio_console_new(const struct vmmio_console_config *cfg,
  * opened (the socket file is unlinked), free (NULL ok). */
 VMMIO_API void vmmio_console_free(struct vmmio_console *con);
 
+/* vmmio_console_dev() - the device's virtio-mmio transport, owned by
+ * @con (freed with it): dispatch the window's MMIO and notifies to it. */
 VMMIO_API struct vmmio_dev *vmmio_console_dev(struct vmmio_console *con);
 
 /* vmmio_console_fd() - one descriptor (an epoll set of the backend's
@@ -136,7 +138,8 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_console_process(struct vmmio_console *con);
 VMMIO_API void vmmio_console_resize(struct vmmio_console *con, uint16_t cols,
 				    uint16_t rows);
 
-/* The PTY backend's slave path ("/dev/pts/N"), else NULL. */
+/* The PTY backend's slave path ("/dev/pts/N", owned by @con), else NULL.
+ * Any thread. */
 VMMIO_API const char *vmmio_console_pty_name(const struct vmmio_console *con);
 
 /*

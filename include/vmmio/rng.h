@@ -59,19 +59,25 @@ struct vmmio_rng_config {
 	void *host_opaque;
 };
 
-/* Return: 0; -EINVAL (message naming the value to the log hook);
- *         -ENOMEM; the errno of creating the timer. */
+/*
+ * vmmio_rng_new() - create the device (reset state); *out receives it.
+ * Return: 0; -EINVAL a bad parameter (a message naming the value goes to
+ *         the log hook); -ENOMEM; the errno of creating the timer.
+ */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_rng_new(const struct vmmio_rng_config *cfg,
 					     struct vmmio_rng **out);
+/* vmmio_rng_free() - free the device, its transport and timer (NULL ok). */
 VMMIO_API void vmmio_rng_free(struct vmmio_rng *rng);
+/* vmmio_rng_dev() - the device's virtio-mmio transport, owned by @rng. */
 VMMIO_API struct vmmio_dev *vmmio_rng_dev(struct vmmio_rng *rng);
 /* Timer descriptor (rate limit), polls readable when tokens are back;
  * -1 without a rate limit. */
 VMMIO_API int vmmio_rng_fd(const struct vmmio_rng *rng);
-/* Serve waiting requests as the bucket allows. Return 0 (also when the
- * device is not running); -EIO faulted. */
+/* vmmio_rng_process() - serve waiting requests as the bucket allows,
+ * under the device lock. Return 0 (also when the device is not running);
+ * -EIO faulted. */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_rng_process(struct vmmio_rng *rng);
-/* Bytes given to the guest so far. */
+/* Bytes given to the guest so far (read under the device lock). */
 VMMIO_API uint64_t vmmio_rng_bytes(const struct vmmio_rng *rng);
 
 #ifdef __cplusplus
