@@ -19,7 +19,7 @@ CLANG ?= clang
 VERSION_MAJOR := 0
 VERSION := 0.1.0
 
-BUILD := build/$(VARIANT)
+BUILD ?= build/$(VARIANT)
 
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wwrite-strings -Wstrict-prototypes -Wmissing-prototypes \
@@ -69,6 +69,7 @@ UNIT := $(BUILD)/tests/unit/run
 
 .PHONY: all lib check check-unit check-symbols check-freestanding fuzz \
 	check-readme \
+	vmm-demo check-vm guest run \
 	fuzz-run bench install uninstall format format-check cppcheck \
 	clang-tidy compdb deps clean
 
@@ -143,10 +144,57 @@ check-readme: $(STATIC)
 	@echo "check-readme: the README embedding example compiles and links"
 
 check:
-	$(MAKE) VARIANT=release lib check-symbols check-readme check-unit
+	$(MAKE) VARIANT=release lib check-symbols check-readme check-unit check-vm
 	$(MAKE) VARIANT=asan check-unit
 	$(MAKE) check-freestanding
 	$(MAKE) fuzz-run FUZZ_TIME=$(FUZZ_TIME)
+
+# vmm-demo: the KVM launcher (the only part that uses KVM, libcyaml and
+# libseccomp). Its parts other than main.c also link into tests/vm/run.
+VMM_SRCS := $(wildcard vmm-demo/*.c)
+VMM_OBJS := $(VMM_SRCS:%.c=$(BUILD)/%.o)
+VMM_PARTS := $(filter-out $(BUILD)/vmm-demo/main.o,$(VMM_OBJS))
+VMM := $(BUILD)/vmm-demo/vmm-demo
+VMM_CFLAGS := $(WARN) $(OPT) -D_GNU_SOURCE
+VMM_LIBS := -lcyaml -lseccomp
+VMTEST_SRCS := $(wildcard tests/vm/*.c)
+VMTEST_OBJS := $(VMTEST_SRCS:%.c=$(BUILD)/%.o)
+VMTEST := $(BUILD)/tests/vm/run
+
+$(BUILD)/vmm-demo/%.o: vmm-demo/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(VMM_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(VMM): $(VMM_OBJS) $(STATIC)
+	$(CC) $(OPT) $(LDSAN) -o $@ $(VMM_OBJS) $(STATIC) $(VMM_LIBS) $(LIBS)
+
+$(BUILD)/tests/vm/%.o: tests/vm/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Ivmm-demo $(TEST_CFLAGS) $(CFLAGS) -c $< -o $@
+
+$(VMTEST): $(VMTEST_OBJS) $(VMM_PARTS) $(STATIC)
+	$(CC) $(OPT) $(LDSAN) -o $@ $(VMTEST_OBJS) $(VMM_PARTS) $(STATIC) \
+		$(CHECK_LIBS) $(VMM_LIBS) $(LIBS)
+
+vmm-demo: $(VMM)
+
+# The test guest (tests/guest/): freestanding x86-64 ELF, one for all variants.
+-include tests/guest/guest.mk
+
+# vmm-demo tests: config, loader, ACPI, the test guest under KVM (skipped
+# without /dev/kvm), sandbox, Linux early boot (skipped without the bundle).
+check-vm: $(VMM) $(VMTEST) $(TEST_GUEST)
+	VMM_DEMO=$(CURDIR)/$(VMM) TEST_GUEST=$(CURDIR)/$(TEST_GUEST) \
+	GUEST_DIR=$(CURDIR)/build/guest CK_FORK=yes $(VMTEST)
+
+# Linux guest bundle from Debian packages (kernel, busybox initramfs, disk).
+guest:
+	bash vmm-demo/bundle/mkguest.sh build/guest
+
+# Boot the default config (on a host without hardware virtualization
+# vmm-demo says why and the test guest runs instead).
+run: $(VMM) $(TEST_GUEST)
+	$(VMM) --config configs/default.yaml
 
 # libFuzzer targets: clang, the library compiled into each target.
 FUZZ_BUILD := build/fuzz
@@ -218,7 +266,9 @@ compdb:
 
 # Debian packages a fresh machine needs to build and test.
 DEPS := build-essential pkg-config check clang libclang-rt-14-dev \
-	clang-format cppcheck valgrind linux-libc-dev liburing-dev fio
+	clang-format cppcheck valgrind linux-libc-dev liburing-dev fio \
+	libcyaml-dev libseccomp-dev acpica-tools busybox-static cpio e2fsprogs \
+	kmod xz-utils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
