@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Test guest: helpers shared by lib.c and main.c (ring 3 unless noted). */
+#ifndef TG_H
+#define TG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_asm.h"
+
+/* entry.S */
+extern uint64_t tg_boot_params;
+extern volatile uint32_t tg_apic_id[TG_MAXCPU];
+extern volatile uint32_t tg_irq_count[TG_MAXCPU][TG_MAXDEV];
+void tg_main(uint64_t cpu);
+
+/* The frame exc_common hands to tg_exception() (ring 0). */
+struct tg_frame {
+	uint64_t vec, err, rip, cs, rflags, rsp, ss;
+};
+void tg_exception(struct tg_frame *f);
+
+/* libc subset (gcc emits calls to these even freestanding). */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int tg_strncmp(const char *a, const char *b, size_t n);
+
+static inline void tg_outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port) : "memory");
+}
+
+static inline uint64_t tg_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static inline void tg_pause(void)
+{
+	__asm__ volatile("pause" : : : "memory");
+}
+
+/* TSC: calibrated from CPUID at start (tg_tsc_init), else a guess. */
+extern uint64_t tg_tsc_khz;
+const char *tg_tsc_init(void);
+/* A TSC value @ms milliseconds from now. */
+uint64_t tg_deadline(uint64_t ms);
+static inline bool tg_expired(uint64_t deadline)
+{
+	return tg_rdtsc() > deadline;
+}
+
+/*
+ * Output to the UART, one line at a time under a lock (vCPUs do not
+ * interleave). Formats: %s %c %d %u %x with l/ll, width, 0 flag, %%.
+ */
+void tg_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int tg_vsnprintf(char *buf, size_t len, const char *fmt, va_list ap);
+int tg_snprintf(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Unlocked output for the fatal path (ring 0 may have preempted the
+ * lock holder). */
+void tg_printf_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ACPI sleep register: S5. Does not return. */
+void tg_poweroff(void) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The test guest (tests/guest/) under vmm-demo, through real KVM exits:
+ * each test boots it with some scenarios (tg.run=), talks to its console
+ * socket, and checks its report lines, the exit status and the bytes it
+ * left on the disk image. Skipped (with a message) without /dev/kvm.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmtests.h"
+
+#define TIMEOUT_S 60
+#define DISK_BYTES (1u << 20)
+#define SERIAL "tg-disk-1"
+#define HELLO "hello from the test guest\n"
+#define OUT_MAX (256u << 10)
+
+/* The guest's data patterns (tests/guest/README.md). */
+static unsigned char blk_pattern(unsigned i)
+{
+	return (unsigned char)((i * 7u + 0x5au) & 0xffu);
+}
+
+static unsigned char reset_pattern(unsigned i)
+{
+	return (unsigned char)((i * 13u + 0x33u) & 0xffu);
+}
+
+static unsigned char smp_pattern(unsigned round, unsigned i)
+{
+	return (unsigned char)((i * 3u + round * 31u + 1u) & 0xffu);
+}
+
+struct vmrun {
+	/* in */
+	const char *cmdline;
+	const char *vcpus;
+	bool disk_ro;
+	bool talk; /* connect to the console, answer the hello with ping */
+	/* out */
+	char dir[64], disk[96], sock[96];
+	char out[OUT_MAX];	       /* vmm-demo stdout (the guest's UART) */
+	char con[4096];		       /* what the console socket delivered */
+	unsigned char img[DISK_BYTES]; /* the disk image afterwards */
+	size_t out_len, con_len;
+	int status; /* waitpid status */
+	bool timed_out, pinged;
+	double seconds;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool skip_without_kvm(void)
+{
+	char why[256];
+
+	if (vmt_have_kvm(why, sizeof(why)))
+		return false;
+	fprintf(stderr, "kvm_suite: SKIP (%s)\n", why);
+	return true;
+}
+
+static void make_disk(struct vmrun *r)
+{
+	int fd;
+
+	snprintf(r->disk, sizeof(r->disk), "%s/disk.img", r->dir);
+	fd = open(r->disk, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ck_assert_msg(fd >= 0, "%s: %s", r->disk, strerror(errno));
+	ck_assert_int_eq(ftruncate(fd, DISK_BYTES), 0);
+	close(fd);
+}
+
+static void append(char *buf, size_t cap, size_t *len, const char *src,
+		   size_t n)
+{
+	if (n > cap - 1 - *len)
+		n = cap - 1 - *len;
+	memcpy(buf + *len, src, n);
+	*len += n;
+	buf[*len] = 0;
+}
+
+static int try_connect(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Keep the image in memory and remove the files, pass or fail. */
+static void vm_cleanup(struct vmrun *r)
+{
+	FILE *f = fopen(r->disk, "rb");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(r->img, 1, DISK_BYTES, f);
+		fclose(f);
+	}
+	unlink(r->disk);
+	unlink(r->sock);
+	rmdir(r->dir);
+	ck_assert_msg(n == DISK_BYTES, "%s: read %zu bytes", r->disk, n);
+}
+
+/* Run vmm-demo with the guest until it exits or TIMEOUT_S passes. */
+static void vm_run(struct vmrun *r)
+{
+	const char *vmm = vmt_env("VMM_DEMO"), *guest = vmt_env("TEST_GUEST");
+	char disk_arg[160], con_arg[128];
+	int out[2], con = -1;
+	double start = now_s(), end = start + TIMEOUT_S;
+	bool out_open = true;
+	pid_t pid;
+
+	snprintf(r->dir, sizeof(r->dir), "/tmp/vmt-kvm.XXXXXX");
+	ck_assert_msg(mkdtemp(r->dir), "mkdtemp: %s", strerror(errno));
+	make_disk(r);
+	snprintf(r->sock, sizeof(r->sock), "%s/con.sock", r->dir);
+	snprintf(disk_arg, sizeof(disk_arg), "%s%s,serial=%s", r->disk,
+		 r->disk_ro ? ",ro" : "", SERIAL);
+	snprintf(con_arg, sizeof(con_arg), "socket:%s", r->sock);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		const char *args[] = {
+		    vmm,	 "--kernel", guest,
+		    "--cmdline", r->cmdline, "--cmdline-devices",
+		    "--memory",	 "64",	     "--vcpus",
+		    r->vcpus,	 "--disk",   disk_arg,
+		    "--console", con_arg,    "--rng"};
+		char *argv[sizeof(args) / sizeof(args[0]) + 1];
+
+		for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
+			argv[i] = strdup(args[i]);
+		argv[sizeof(args) / sizeof(args[0])] = NULL;
+		dup2(out[1], STDOUT_FILENO);
+		execv(vmm, argv);
+		_exit(127);
+	}
+	close(out[1]);
+	while (out_open) {
+		struct pollfd p[2] = {{.fd = out[0], .events = POLLIN},
+				      {.fd = con, .events = POLLIN}};
+		char buf[4096];
+		ssize_t n;
+
+		if (now_s() > end) {
+			r->timed_out = true;
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (r->talk && con < 0)
+			con = try_connect(r->sock);
+		p[1].fd = con;
+		if (poll(p, 2, con < 0 && r->talk ? 2 : 100) < 0 &&
+		    errno != EINTR)
+			break;
+		if (p[0].revents) {
+			n = read(out[0], buf, sizeof(buf));
+			if (n <= 0)
+				out_open = false;
+			else
+				append(r->out, sizeof(r->out), &r->out_len, buf,
+				       (size_t)n);
+		}
+		if (con >= 0 && p[1].revents) {
+			n = read(con, buf, sizeof(buf));
+			if (n > 0)
+				append(r->con, sizeof(r->con), &r->con_len, buf,
+				       (size_t)n);
+			else if (n == 0 || errno != EAGAIN) {
+				close(con);
+				con = -2; /* do not reconnect */
+			}
+		}
+		if (con >= 0 && !r->pinged && strstr(r->con, HELLO)) {
+			ck_assert_int_eq(write(con, "ping\n", 5), 5);
+			r->pinged = true;
+		}
+	}
+	close(out[0]);
+	if (con >= 0)
+		close(con);
+	ck_assert_int_eq(waitpid(pid, &r->status, 0), pid);
+	r->seconds = now_s() - start;
+	vm_cleanup(r);
+	fprintf(stderr, "---- vmm-demo (%s) %.2f s ----\n%s----\n", r->cmdline,
+		r->seconds, r->out);
+	ck_assert_msg(!r->timed_out, "vmm-demo killed after %d s; output:\n%s",
+		      TIMEOUT_S, r->out);
+}
+
+static void assert_exit0(const struct vmrun *r)
+{
+	ck_assert_msg(WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0,
+		      "vmm-demo status 0x%x, want exit 0", r->status);
+}
+
+static void assert_line(const struct vmrun *r, const char *prefix)
+{
+	const char *p = r->out;
+
+	while ((p = strstr(p, prefix)) && p != r->out && p[-1] != '\n')
+		p++;
+	ck_assert_msg(p, "no line starting '%s' in:\n%s", prefix, r->out);
+}
+
+static unsigned irq_of(const struct vmrun *r, const char *dev)
+{
+	const char *line = strstr(r->out, "TG irq "), *p;
+	char key[32];
+	unsigned n = 0;
+
+	ck_assert_msg(line, "no 'TG irq' line");
+	snprintf(key, sizeof(key), " %s=", dev);
+	p = strstr(line, key);
+	ck_assert_msg(p && p < strchr(line, '\n'), "no %s in the irq line",
+		      dev);
+	ck_assert_int_eq(sscanf(p + strlen(key), "%u", &n), 1);
+	return n;
+}
+
+static uint32_t fnv1a(const unsigned char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* Every scenario in one boot, 2 vCPUs, console answered. */
+START_TEST(test_all_scenarios)
+{
+	static struct vmrun r;
+	char want[64];
+	const char *hello_end;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=blk,console,rng,smp,reset,irq";
+	r.vcpus = "2";
+	r.talk = true;
+	vm_run(&r);
+	assert_exit0(&r);
+	assert_line(&r, "TG cmdline: tg.run=blk,console,rng,smp,reset,irq");
+	assert_line(&r, "TG dev 0: ");
+	assert_line(&r, "TG blk id=" SERIAL "\n");
+	assert_line(&r, "TG RESULT blk PASS ");
+	assert_line(&r, "TG RESULT console PASS ");
+	assert_line(&r, "TG RESULT rng PASS ");
+	assert_line(&r, "TG RESULT smp PASS ");
+	assert_line(&r, "TG RESULT reset PASS ");
+	assert_line(&r, "TG RESULT irq PASS ");
+	assert_line(&r, "TG console got=ping\n");
+	assert_line(&r, "TG DONE pass=6 fail=0 skip=0\n");
+	/* Sectors 0-7 of the zeroed image, as the guest read them. */
+	snprintf(want, sizeof(want), "TG blk sectors 0-7 fnv1a=%08x\n",
+		 fnv1a(r.img, 4096));
+	assert_line(&r, want);
+	/* The bytes the guest wrote, on the host image. */
+	for (unsigned i = 0; i < 4096; i++)
+		ck_assert_msg(r.img[8 * 512 + i] == blk_pattern(i),
+			      "sector 8 byte %u: 0x%02x, want 0x%02x", i,
+			      r.img[8 * 512 + i], blk_pattern(i));
+	for (unsigned i = 0; i < 512; i++)
+		ck_assert_uint_eq(r.img[24 * 512 + i], reset_pattern(i));
+	for (unsigned rd = 0; rd < 32; rd++)
+		for (unsigned i = 0; i < 4096; i++)
+			ck_assert_uint_eq(r.img[(64 + 8 * rd) * 512 + i],
+					  smp_pattern(rd, i));
+	ck_assert_uint_eq(r.img[7 * 512], 0);
+	ck_assert_uint_eq(r.img[(64 + 8 * 32) * 512], 0);
+	/* Console: the hello line (repeated until we connected and
+	 * answered), then the echo of our ping. */
+	ck_assert_msg(r.pinged, "no hello line on the console socket: '%s'",
+		      r.con);
+	ck_assert_msg(!strncmp(r.con, HELLO, strlen(HELLO)),
+		      "console starts '%.40s', want the hello line", r.con);
+	hello_end = r.con;
+	while (!strncmp(hello_end, HELLO, strlen(HELLO)))
+		hello_end += strlen(HELLO);
+	ck_assert_str_eq(hello_end, "echo:ping\n");
+	/* Interrupts through the IOAPIC, per device. */
+	ck_assert_uint_gt(irq_of(&r, "blk"), 0);
+	ck_assert_uint_gt(irq_of(&r, "rng"), 0);
+	ck_assert_uint_gt(irq_of(&r, "console"), 0);
+}
+END_TEST
+
+/* One vCPU: smp reports SKIP, not PASS or FAIL. */
+START_TEST(test_smp_needs_two_vcpus)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=smp,rng";
+	r.vcpus = "1";
+	vm_run(&r);
+	assert_exit0(&r);
+	assert_line(&r, "TG RESULT rng PASS ");
+	assert_line(&r, "TG RESULT smp SKIP vCPU 1 not online");
+	assert_line(&r, "TG DONE pass=1 fail=0 skip=1\n");
+}
+END_TEST
+
+/* Nobody on the console and tg.console_in=0: hello sent, input skipped. */
+START_TEST(test_console_no_input)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=console tg.console_in=0";
+	r.vcpus = "1";
+	vm_run(&r);
+	assert_exit0(&r);
+	assert_line(&r, "TG RESULT console SKIP hello sent, no input");
+	assert_line(&r, "TG DONE pass=0 fail=0 skip=1\n");
+}
+END_TEST
+
+/* The guest reports failures: a read-only disk refuses the write (and
+ * vmm-demo still exits 0: the verdict is in the output). */
+START_TEST(test_failures_reported)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=blk,nosuch";
+	r.vcpus = "1";
+	r.disk_ro = true;
+	vm_run(&r);
+	assert_exit0(&r);
+	assert_line(&r, "TG RESULT nosuch FAIL unknown scenario");
+	assert_line(&r, "TG blk id=" SERIAL "\n");
+	assert_line(&r, "TG blk type=1 sector=8 status=1\n");
+	assert_line(&r, "TG RESULT blk FAIL write rc=-5");
+	assert_line(&r, "TG DONE pass=0 fail=2 skip=0\n");
+	for (unsigned i = 0; i < DISK_BYTES; i++)
+		ck_assert_uint_eq(r.img[i], 0);
+}
+END_TEST
+
+/* A fault in the guest is reported with its vector, address and cr2. */
+START_TEST(test_guest_exception_reported)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=rng,fault";
+	r.vcpus = "2";
+	vm_run(&r);
+	assert_exit0(&r);
+	assert_line(&r, "TG RESULT rng PASS ");
+	assert_line(&r, "TG EXCEPTION vec=14 err=0x4 rip=0x");
+	ck_assert_ptr_nonnull(strstr(r.out, " cs=0x23 "));
+	ck_assert_ptr_nonnull(strstr(r.out, " cr2=0x8\n"));
+	assert_line(&r, "TG RESULT exception FAIL vector 14 at 0x");
+	assert_line(&r, "TG DONE pass=1 fail=1 skip=0\n");
+}
+END_TEST
+
+Suite *kvm_suite(void)
+{
+	Suite *s = suite_create("kvm");
+	TCase *tc = tcase_create("testguest");
+
+	tcase_set_timeout(tc, TIMEOUT_S + 30);
+	tcase_add_test(tc, test_all_scenarios);
+	tcase_add_test(tc, test_smp_needs_two_vcpus);
+	tcase_add_test(tc, test_console_no_input);
+	tcase_add_test(tc, test_failures_reported);
+	tcase_add_test(tc, test_guest_exception_reported);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmm-demo: one-line log messages on stderr, filtered by level. */
+#ifndef VMM_LOG_H
+#define VMM_LOG_H
+
+#include "config.h"
+
+extern enum vmm_log_level vmm_log_level;
+
+/* "vmm-demo: <level>: message\n" on stderr if @level is enabled. */
+void vmm_log(enum vmm_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define vmm_err(...) vmm_log(VMM_LOG_ERROR, __VA_ARGS__)
+#define vmm_warn(...) vmm_log(VMM_LOG_WARN, __VA_ARGS__)
+#define vmm_info(...) vmm_log(VMM_LOG_INFO, __VA_ARGS__)
+#define vmm_debug(...) vmm_log(VMM_LOG_DEBUG, __VA_ARGS__)
+
+#endif

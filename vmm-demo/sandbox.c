@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vmm-demo: per-thread seccomp filters (libseccomp). Each thread installs
+ * its own filter (no TSYNC) once its setup is done; anything not listed
+ * kills the whole process (SCMP_ACT_KILL_PROCESS: SIGSYS). The lists were
+ * taken from strace of every test scenario and trimmed by hand; each
+ * entry says who needs it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <linux/kvm.h>
+#include <seccomp.h>
+
+#include "log.h"
+#include "sandbox.h"
+#include "vm.h"
+
+struct rule {
+	int nr;
+	const char *why;
+};
+
+#define R(name, why) {SCMP_SYS(name), why}
+
+/* Every thread: memory, locks, signals, logging, thread exit. */
+static const struct rule common[] = {
+    R(futex, "pthread mutexes and joins"),
+    R(mmap, "malloc arenas (library allocations)"),
+    R(munmap, "free of large blocks"),
+    R(madvise, "glibc trims arenas and exiting thread stacks"),
+    R(mprotect, "malloc arena growth"),
+    R(brk, "malloc"),
+    R(rt_sigreturn, "return from the SIGUSR1 kick and tty handlers"),
+    R(rt_sigprocmask, "glibc around thread exit and raise()"),
+    R(tgkill, "vmm_stop() kicks vCPU threads out of KVM_RUN"),
+    R(gettid, "pthread_kill"),
+    R(getpid, "pthread_kill, raise"),
+    R(clock_gettime, "timestamps when the vDSO is not used"),
+    R(exit, "thread exit"),
+    R(exit_group, "process exit"),
+};
+
+/* The I/O thread: every device model's backend work. */
+static const struct rule io_rules[] = {
+    R(epoll_wait, "the I/O loop"),
+    R(epoll_pwait, "the I/O loop (glibc may use it)"),
+    R(epoll_ctl, "park/unpark a faulted device, stdin at EOF"),
+    R(read, "eventfds, console input, timerfd of rng"),
+    R(readv, "console input into guest buffers"),
+    R(write, "console output, irqfd, stop eventfd, logs"),
+    R(writev, "console output from guest buffers"),
+    R(pread64, "blk sync engine"),
+    R(pwrite64, "blk sync engine"),
+    R(preadv, "blk sync engine"),
+    R(pwritev, "blk sync engine"),
+    R(preadv2, "blk sync engine"),
+    R(pwritev2, "blk sync engine (RWF_DSYNC writethrough)"),
+    R(fdatasync, "blk FLUSH"),
+    R(fsync, "blk FLUSH fallback"),
+    R(fallocate, "blk DISCARD and WRITE_ZEROES"),
+    R(io_uring_enter, "blk io_uring engine"),
+    R(getrandom, "virtio-rng"),
+    R(timerfd_settime, "virtio-rng rate limit"),
+    R(accept4, "console socket backend: a client connects"),
+    R(close, "console socket backend: a client leaves"),
+    R(sendto, "console socket output"),
+    R(recvfrom, "console socket input"),
+    R(fstat, "blk: image size after a resize"),
+    R(newfstatat, "blk: image size after a resize"),
+    R(lseek, "blk: image size"),
+    R(ioctl, "console pty window size"),
+};
+
+/* A vCPU thread: KVM_RUN and the register accesses it dispatches. */
+static const struct rule vcpu_rules[] = {
+    R(write, "UART output, irqfd of a config interrupt, stop eventfd, logs"),
+    R(epoll_ctl, "unpark a device after the guest reset it"),
+    R(io_uring_enter, "blk reset drains requests in flight"),
+    R(timerfd_settime, "rng reset"),
+    R(read, "rng reset drains its timer"),
+    R(close, "console reset drops nothing, but a failed backend closes"),
+};
+
+/* The main thread once everything runs: wait, tear down, exit. */
+static const struct rule main_rules[] = {
+    R(poll, "wait for the stop eventfd"),
+    R(ppoll, "wait for the stop eventfd (glibc may use it)"),
+    R(read, "the stop eventfd"),
+    R(write, "final log line, tty restore"),
+    R(close, "teardown"),
+    R(io_uring_enter, "blk free waits for requests in flight"),
+    R(unlink, "console socket file removed at the end"),
+    R(unlinkat, "console socket file removed at the end"),
+    R(ioctl, "terminal restore (TCSETS)"),
+    R(fdatasync, "blk free"),
+    R(lseek, "blk free"),
+};
+
+static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0);
+
+		if (e < 0 && e != -EEXIST) {
+			vmm_err("seccomp: rule for syscall %d (%s): %s", r[i].nr,
+				r[i].why, strerror(-e));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static scmp_filter_ctx ctx_new(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+
+	if (!ctx) {
+		vmm_err("seccomp_init failed");
+		return NULL;
+	}
+	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 0) < 0 ||
+	    add_rules(ctx, common, sizeof(common) / sizeof(common[0])) < 0) {
+		seccomp_release(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int load(scmp_filter_ctx ctx, const char *who)
+{
+	int e = seccomp_load(ctx);
+
+	seccomp_release(ctx);
+	if (e < 0) {
+		vmm_err("seccomp: loading the %s filter: %s", who,
+			strerror(-e));
+		return -1;
+	}
+	vmm_debug("seccomp: %s filter installed", who);
+	return 0;
+}
+
+int vmm_sandbox_vcpu(const struct vmm *vm, const struct vmm_vcpu *c)
+{
+	static const unsigned long vcpu_ioctls[] = {
+	    KVM_RUN,	    /* the loop */
+	    KVM_GET_REGS,   /* emulation-failure report */
+	    KVM_GET_SREGS,  /* emulation-failure report */
+	    KVM_TRANSLATE,  /* emulation-failure report: rip -> bytes */
+	};
+	scmp_filter_ctx ctx = ctx_new();
+	int e = 0;
+
+	if (!ctx)
+		return -1;
+	if (add_rules(ctx, vcpu_rules,
+		      sizeof(vcpu_rules) / sizeof(vcpu_rules[0])) < 0)
+		goto fail;
+	/* ioctl only on this vCPU's fd with the requests above, and
+	 * KVM_IRQ_LINE on the VM fd (UART interrupt). */
+	for (size_t i = 0; !e && i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]);
+	     i++)
+		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)c->fd),
+				     SCMP_A1(SCMP_CMP_EQ, vcpu_ioctls[i]));
+	if (!e)
+		e = seccomp_rule_add(
+		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vm_fd),
+		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)KVM_IRQ_LINE));
+	if (e < 0) {
+		vmm_err("seccomp: vCPU ioctl rules: %s", strerror(-e));
+		goto fail;
+	}
+	return load(ctx, "vCPU");
+fail:
+	seccomp_release(ctx);
+	return -1;
+}
+
+int vmm_sandbox_io(const struct vmm *vm)
+{
+	scmp_filter_ctx ctx = ctx_new();
+
+	(void)vm;
+	if (!ctx)
+		return -1;
+	if (add_rules(ctx, io_rules, sizeof(io_rules) / sizeof(io_rules[0])) <
+	    0) {
+		seccomp_release(ctx);
+		return -1;
+	}
+	return load(ctx, "I/O");
+}
+
+int vmm_sandbox_main(const struct vmm *vm)
+{
+	scmp_filter_ctx ctx = ctx_new();
+
+	(void)vm;
+	if (!ctx)
+		return -1;
+	if (add_rules(ctx, main_rules,
+		      sizeof(main_rules) / sizeof(main_rules[0])) < 0) {
+		seccomp_release(ctx);
+		return -1;
+	}
+	return load(ctx, "main");
+}

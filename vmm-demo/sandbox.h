@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* vmm-demo: seccomp filters, one per thread kind (libseccomp). */
+#ifndef VMM_SANDBOX_H
+#define VMM_SANDBOX_H
+
+struct vmm;
+struct vmm_vcpu;
+
+/*
+ * Install the calling thread's filter (not the whole process's): default
+ * action kills the process, allowlist per thread kind. 0, or -1 logged.
+ */
+int vmm_sandbox_vcpu(const struct vmm *vm, const struct vmm_vcpu *c);
+int vmm_sandbox_io(const struct vmm *vm);
+int vmm_sandbox_main(const struct vmm *vm);
+
+#endif
