@@ -279,4 +279,4 @@ deps:
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name "*.d" -type f 2>/dev/null)

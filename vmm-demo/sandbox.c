@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 
 #include <linux/kvm.h>
 #include <seccomp.h>
@@ -23,7 +24,10 @@ struct rule {
 	const char *why;
 };
 
-#define R(name, why) {SCMP_SYS(name), why}
+#define R(name, why)                                                           \
+	{                                                                      \
+		SCMP_SYS(name), why                                            \
+	}
 
 /* Every thread: memory, locks, signals, logging, thread exit. */
 static const struct rule common[] = {
@@ -43,15 +47,18 @@ static const struct rule common[] = {
     R(exit_group, "process exit"),
 };
 
-/* The I/O thread: every device model's backend work. */
-static const struct rule io_rules[] = {
-    R(epoll_wait, "the I/O loop"),
-    R(epoll_pwait, "the I/O loop (glibc may use it)"),
-    R(epoll_ctl, "park/unpark a faulted device, stdin at EOF"),
-    R(read, "eventfds, console input, timerfd of rng"),
+/*
+ * Device backends: the I/O thread runs them, and a vCPU thread may too
+ * when a register write activates or resets a device (the library lets
+ * a device look at its queues at DRIVER_OK and drain I/O at reset).
+ */
+static const struct rule device_rules[] = {
+    R(read, "eventfds, console input, rng timerfd"),
     R(readv, "console input into guest buffers"),
-    R(write, "console output, irqfd, stop eventfd, logs"),
+    R(write, "console output, irqfds, stop eventfd, UART, logs"),
     R(writev, "console output from guest buffers"),
+    R(sendmsg, "console socket output (MSG_NOSIGNAL)"),
+    R(recvmsg, "console socket input"),
     R(pread64, "blk sync engine"),
     R(pwrite64, "blk sync engine"),
     R(preadv, "blk sync engine"),
@@ -61,30 +68,28 @@ static const struct rule io_rules[] = {
     R(fdatasync, "blk FLUSH"),
     R(fsync, "blk FLUSH fallback"),
     R(fallocate, "blk DISCARD and WRITE_ZEROES"),
-    R(io_uring_enter, "blk io_uring engine"),
+    R(io_uring_enter, "blk io_uring engine; reset drains it"),
     R(getrandom, "virtio-rng"),
     R(timerfd_settime, "virtio-rng rate limit"),
-    R(accept4, "console socket backend: a client connects"),
-    R(close, "console socket backend: a client leaves"),
-    R(sendto, "console socket output"),
-    R(recvfrom, "console socket input"),
-    R(fstat, "blk: image size after a resize"),
-    R(newfstatat, "blk: image size after a resize"),
+    R(epoll_ctl, "device fds change the events they wait for"),
+    R(fcntl, "console backend descriptor flags"),
+    R(poll, "console backend readiness"),
+    R(ppoll, "console backend readiness"),
+    R(close, "console socket client leaves"),
+    R(fstat, "blk: image size"),
+    R(newfstatat, "blk: image size"),
     R(lseek, "blk: image size"),
-    R(ioctl, "console pty window size"),
 };
 
-/* A vCPU thread: KVM_RUN and the register accesses it dispatches. */
-static const struct rule vcpu_rules[] = {
-    R(write, "UART output, irqfd of a config interrupt, stop eventfd, logs"),
-    R(epoll_ctl, "unpark a device after the guest reset it"),
-    R(io_uring_enter, "blk reset drains requests in flight"),
-    R(timerfd_settime, "rng reset"),
-    R(read, "rng reset drains its timer"),
-    R(close, "console reset drops nothing, but a failed backend closes"),
+/* The I/O thread only. */
+static const struct rule io_rules[] = {
+    R(epoll_wait, "the I/O loop"),
+    R(epoll_pwait, "the I/O loop (glibc may use it)"),
+    R(accept4, "console socket backend: a client connects"),
 };
 
-/* The main thread once everything runs: wait, tear down, exit. */
+/* The main thread once everything runs: wait, then free the devices
+ * (device_rules) and exit. */
 static const struct rule main_rules[] = {
     R(poll, "wait for the stop eventfd"),
     R(ppoll, "wait for the stop eventfd (glibc may use it)"),
@@ -92,6 +97,9 @@ static const struct rule main_rules[] = {
     R(write, "final log line, tty restore"),
     R(close, "teardown"),
     R(io_uring_enter, "blk free waits for requests in flight"),
+    R(newfstatat, "console socket file checked before its removal"),
+    R(fstat, "console socket file checked before its removal"),
+    R(statx, "console socket file checked before its removal"),
     R(unlink, "console socket file removed at the end"),
     R(unlinkat, "console socket file removed at the end"),
     R(ioctl, "terminal restore (TCSETS)"),
@@ -105,8 +113,8 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
 		int e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, r[i].nr, 0);
 
 		if (e < 0 && e != -EEXIST) {
-			vmm_err("seccomp: rule for syscall %d (%s): %s", r[i].nr,
-				r[i].why, strerror(-e));
+			vmm_err("seccomp: rule for syscall %d (%s): %s",
+				r[i].nr, r[i].why, strerror(-e));
 			return -1;
 		}
 	}
@@ -146,23 +154,23 @@ static int load(scmp_filter_ctx ctx, const char *who)
 int vmm_sandbox_vcpu(const struct vmm *vm, const struct vmm_vcpu *c)
 {
 	static const unsigned long vcpu_ioctls[] = {
-	    KVM_RUN,	    /* the loop */
-	    KVM_GET_REGS,   /* emulation-failure report */
-	    KVM_GET_SREGS,  /* emulation-failure report */
-	    KVM_TRANSLATE,  /* emulation-failure report: rip -> bytes */
+	    KVM_RUN,	   /* the loop */
+	    KVM_GET_REGS,  /* emulation-failure report */
+	    KVM_GET_SREGS, /* emulation-failure report */
+	    KVM_TRANSLATE, /* emulation-failure report: rip -> bytes */
 	};
 	scmp_filter_ctx ctx = ctx_new();
 	int e = 0;
 
 	if (!ctx)
 		return -1;
-	if (add_rules(ctx, vcpu_rules,
-		      sizeof(vcpu_rules) / sizeof(vcpu_rules[0])) < 0)
+	if (add_rules(ctx, device_rules,
+		      sizeof(device_rules) / sizeof(device_rules[0])) < 0)
 		goto fail;
 	/* ioctl only on this vCPU's fd with the requests above, and
 	 * KVM_IRQ_LINE on the VM fd (UART interrupt). */
-	for (size_t i = 0; !e && i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]);
-	     i++)
+	for (size_t i = 0;
+	     !e && i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); i++)
 		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)c->fd),
 				     SCMP_A1(SCMP_CMP_EQ, vcpu_ioctls[i]));
@@ -188,12 +196,31 @@ int vmm_sandbox_io(const struct vmm *vm)
 	(void)vm;
 	if (!ctx)
 		return -1;
+	static const unsigned long tty_ioctls[] = {
+	    TIOCGWINSZ, /* console: terminal size */
+	    TIOCSWINSZ, /* console pty: size set on resize */
+	    TCGETS,	/* console: terminal attributes */
+	    TCSETS,	/* console: raw mode restored */
+	};
+	int e = 0;
+
 	if (add_rules(ctx, io_rules, sizeof(io_rules) / sizeof(io_rules[0])) <
-	    0) {
-		seccomp_release(ctx);
-		return -1;
+		0 ||
+	    add_rules(ctx, device_rules,
+		      sizeof(device_rules) / sizeof(device_rules[0])) < 0)
+		goto fail;
+	for (size_t i = 0; !e && i < sizeof(tty_ioctls) / sizeof(tty_ioctls[0]);
+	     i++)
+		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, tty_ioctls[i]));
+	if (e < 0) {
+		vmm_err("seccomp: I/O ioctl rules: %s", strerror(-e));
+		goto fail;
 	}
 	return load(ctx, "I/O");
+fail:
+	seccomp_release(ctx);
+	return -1;
 }
 
 int vmm_sandbox_main(const struct vmm *vm)
@@ -203,7 +230,9 @@ int vmm_sandbox_main(const struct vmm *vm)
 	(void)vm;
 	if (!ctx)
 		return -1;
-	if (add_rules(ctx, main_rules,
+	if (add_rules(ctx, device_rules,
+		      sizeof(device_rules) / sizeof(device_rules[0])) < 0 ||
+	    add_rules(ctx, main_rules,
 		      sizeof(main_rules) / sizeof(main_rules[0])) < 0) {
 		seccomp_release(ctx);
 		return -1;

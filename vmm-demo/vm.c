@@ -591,7 +591,6 @@ static void sig_nop(int sig)
 int vmm_run(struct vmm *vm)
 {
 	struct sigaction sa = {.sa_handler = sig_nop};
-	uint64_t v;
 	int r;
 
 	sigemptyset(&sa.sa_mask);
@@ -620,8 +619,7 @@ int vmm_run(struct vmm *vm)
 		if (poll(&pfd, 1, -1) > 0 || errno != EINTR)
 			break;
 	}
-	if (read(vm->stop_fd, &v, sizeof(v)) < 0)
-		v = 0;
+	/* stop_fd stays readable: the I/O thread sees it too. */
 	/* vCPUs may have started after vmm_stop() kicked the others. */
 	for (unsigned i = 0; i < vm->nvcpu; i++) {
 		struct vmm_vcpu *c = &vm->vcpu[i];
