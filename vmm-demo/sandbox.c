@@ -7,6 +7,10 @@
  * entry says who needs it.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -137,7 +141,24 @@ static scmp_filter_ctx ctx_new(void)
 	return ctx;
 }
 
-static int load(scmp_filter_ctx ctx, const char *who)
+/*
+ * Test hook: VMM_DEMO_SECCOMP_SELFTEST=vcpu|io|main makes that thread
+ * call socket(), which no filter allows, right after its filter is in:
+ * the test expects the process to die of SIGSYS (and to live with
+ * --no-seccomp, where this is never reached).
+ */
+static void selftest(const char *key)
+{
+	const char *t = getenv("VMM_DEMO_SECCOMP_SELFTEST");
+
+	if (!t || strcmp(t, key))
+		return;
+	vmm_warn("seccomp self-test: the %s thread calls socket()", key);
+	if (syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0) >= 0)
+		vmm_err("seccomp self-test: socket() was allowed");
+}
+
+static int load(scmp_filter_ctx ctx, const char *who, const char *key)
 {
 	int e = seccomp_load(ctx);
 
@@ -148,6 +169,7 @@ static int load(scmp_filter_ctx ctx, const char *who)
 		return -1;
 	}
 	vmm_debug("seccomp: %s filter installed", who);
+	selftest(key);
 	return 0;
 }
 
@@ -183,7 +205,7 @@ int vmm_sandbox_vcpu(const struct vmm *vm, const struct vmm_vcpu *c)
 		vmm_err("seccomp: vCPU ioctl rules: %s", strerror(-e));
 		goto fail;
 	}
-	return load(ctx, "vCPU");
+	return load(ctx, "vCPU", "vcpu");
 fail:
 	seccomp_release(ctx);
 	return -1;
@@ -217,7 +239,7 @@ int vmm_sandbox_io(const struct vmm *vm)
 		vmm_err("seccomp: I/O ioctl rules: %s", strerror(-e));
 		goto fail;
 	}
-	return load(ctx, "I/O");
+	return load(ctx, "I/O", "io");
 fail:
 	seccomp_release(ctx);
 	return -1;
@@ -237,5 +259,5 @@ int vmm_sandbox_main(const struct vmm *vm)
 		seccomp_release(ctx);
 		return -1;
 	}
-	return load(ctx, "main");
+	return load(ctx, "main", "main");
 }

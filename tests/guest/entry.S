@@ -235,9 +235,23 @@ ud_entry:
 	xorl %eax, %eax
 	popq %rcx
 	iretq
-7:	movq $-1, %rax
+7:	cmpl $TG_SVC_EMUFAIL, %eax
+	jne 6f
+	.globl tg_emufail_insn
+tg_emufail_insn:
+	fwait				/* KVM's emulator has no fwait */
+	jmp park
+6:	cmpl $TG_SVC_TRIPLE, %eax
+	jne 5f
+	lidt empty_idt			/* no handler for anything... */
+	ud2				/* ...so #UD -> #DF -> shutdown */
+	jmp park
+5:	movq $-1, %rax
 	popq %rcx
 	iretq
+empty_idt:
+	.word 0
+	.quad 0
 8:	popq %rcx
 9:	pushq $0
 	pushq $6

@@ -866,6 +866,37 @@ static void scen_fault(void)
 	result("fault", FAIL, "no page fault");
 }
 
+/*
+ * --- Ending the VM on purpose (not in the default set) ----------------
+ * emufail: ring 0 runs an instruction KVM cannot emulate on PVM (fwait);
+ * vmm-demo must print its address and bytes and exit non-zero.
+ * triple: ring 0 loads an empty IDT and faults: a triple fault.
+ * reboot: the FADT reset register; vmm-demo exits 0.
+ */
+extern const char tg_emufail_insn[];
+
+static void scen_emufail(void)
+{
+	tg_printf("TG emufail: fwait in ring 0 at 0x%x\n",
+		  (unsigned)(uintptr_t)tg_emufail_insn);
+	(void)svc(TG_SVC_EMUFAIL, 0, 0);
+	result("emufail", FAIL, "fwait ran in ring 0");
+}
+
+static void scen_triple(void)
+{
+	tg_printf("TG triple: empty IDT, then #UD\n");
+	(void)svc(TG_SVC_TRIPLE, 0, 0);
+	result("triple", FAIL, "still running");
+}
+
+static void scen_reboot(void)
+{
+	tg_printf("TG reboot: reset register\n");
+	tg_outb(VMM_RESET_PORT, VMM_RESET_VALUE);
+	result("reboot", FAIL, "reset register did not stop the VM");
+}
+
 /* --- Command line ----------------------------------------------------- */
 
 static char cmdline[2048];
@@ -1033,10 +1064,11 @@ struct scenario {
 };
 
 static struct scenario scenarios[] = {
-    {"blk", scen_blk, false},	  {"console", scen_console, false},
-    {"rng", scen_rng, false},	  {"smp", scen_smp, false},
-    {"reset", scen_reset, false}, {"irq", scen_irq, false},
-    {"fault", scen_fault, false},
+    {"blk", scen_blk, false},	    {"console", scen_console, false},
+    {"rng", scen_rng, false},	    {"smp", scen_smp, false},
+    {"reset", scen_reset, false},   {"irq", scen_irq, false},
+    {"fault", scen_fault, false},   {"emufail", scen_emufail, false},
+    {"triple", scen_triple, false}, {"reboot", scen_reboot, false},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 

@@ -51,12 +51,15 @@ struct vmrun {
 	const char *vcpus;
 	bool disk_ro;
 	bool talk; /* connect to the console, answer the hello with ping */
+	const char *extra[4]; /* more vmm-demo arguments */
+	const char *selftest; /* VMM_DEMO_SECCOMP_SELFTEST for the child */
 	/* out */
 	char dir[64], disk[96], sock[96];
 	char out[OUT_MAX];	       /* vmm-demo stdout (the guest's UART) */
+	char err[OUT_MAX];	       /* vmm-demo stderr (its log) */
 	char con[4096];		       /* what the console socket delivered */
 	unsigned char img[DISK_BYTES]; /* the disk image afterwards */
-	size_t out_len, con_len;
+	size_t out_len, con_len, err_len;
 	int status; /* waitpid status */
 	bool timed_out, pinged;
 	double seconds;
@@ -138,9 +141,9 @@ static void vm_run(struct vmrun *r)
 {
 	const char *vmm = vmt_env("VMM_DEMO"), *guest = vmt_env("TEST_GUEST");
 	char disk_arg[160], con_arg[128];
-	int out[2], con = -1;
+	int out[2], errp[2], con = -1;
 	double start = now_s(), end = start + TIMEOUT_S;
-	bool out_open = true;
+	bool out_open = true, err_open = true;
 	pid_t pid;
 
 	snprintf(r->dir, sizeof(r->dir), "/tmp/vmt-kvm.XXXXXX");
@@ -151,6 +154,7 @@ static void vm_run(struct vmrun *r)
 		 r->disk_ro ? ",ro" : "", SERIAL);
 	snprintf(con_arg, sizeof(con_arg), "socket:%s", r->sock);
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(errp, O_CLOEXEC), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -160,19 +164,29 @@ static void vm_run(struct vmrun *r)
 		    "--memory",	 "64",	     "--vcpus",
 		    r->vcpus,	 "--disk",   disk_arg,
 		    "--console", con_arg,    "--rng"};
-		char *argv[sizeof(args) / sizeof(args[0]) + 1];
+		const size_t nargs = sizeof(args) / sizeof(args[0]);
+		char *argv[sizeof(args) / sizeof(args[0]) + 5];
+		size_t n = 0;
 
-		for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
-			argv[i] = strdup(args[i]);
-		argv[sizeof(args) / sizeof(args[0])] = NULL;
+		for (size_t i = 0; i < nargs; i++)
+			argv[n++] = strdup(args[i]);
+		for (size_t i = 0; i < 4 && r->extra[i]; i++)
+			argv[n++] = strdup(r->extra[i]);
+		argv[n] = NULL;
+		if (r->selftest)
+			setenv("VMM_DEMO_SECCOMP_SELFTEST", r->selftest, 1);
 		dup2(out[1], STDOUT_FILENO);
+		dup2(errp[1], STDERR_FILENO);
 		execv(vmm, argv);
 		_exit(127);
 	}
 	close(out[1]);
-	while (out_open) {
-		struct pollfd p[2] = {{.fd = out[0], .events = POLLIN},
-				      {.fd = con, .events = POLLIN}};
+	close(errp[1]);
+	while (out_open || err_open) {
+		struct pollfd p[3] = {
+		    {.fd = out_open ? out[0] : -1, .events = POLLIN},
+		    {.fd = con, .events = POLLIN},
+		    {.fd = err_open ? errp[0] : -1, .events = POLLIN}};
 		char buf[4096];
 		ssize_t n;
 
@@ -184,9 +198,17 @@ static void vm_run(struct vmrun *r)
 		if (r->talk && con < 0)
 			con = try_connect(r->sock);
 		p[1].fd = con;
-		if (poll(p, 2, con < 0 && r->talk ? 2 : 100) < 0 &&
+		if (poll(p, 3, con < 0 && r->talk ? 2 : 100) < 0 &&
 		    errno != EINTR)
 			break;
+		if (p[2].revents) {
+			n = read(errp[0], buf, sizeof(buf));
+			if (n <= 0)
+				err_open = false;
+			else
+				append(r->err, sizeof(r->err), &r->err_len, buf,
+				       (size_t)n);
+		}
 		if (p[0].revents) {
 			n = read(out[0], buf, sizeof(buf));
 			if (n <= 0)
@@ -211,13 +233,14 @@ static void vm_run(struct vmrun *r)
 		}
 	}
 	close(out[0]);
+	close(errp[0]);
 	if (con >= 0)
 		close(con);
 	ck_assert_int_eq(waitpid(pid, &r->status, 0), pid);
 	r->seconds = now_s() - start;
 	vm_cleanup(r);
-	fprintf(stderr, "---- vmm-demo (%s) %.2f s ----\n%s----\n", r->cmdline,
-		r->seconds, r->out);
+	fprintf(stderr, "---- vmm-demo (%s) %.2f s ----\n%s%s----\n",
+		r->cmdline, r->seconds, r->out, r->err);
 	ck_assert_msg(!r->timed_out, "vmm-demo killed after %d s; output:\n%s",
 		      TIMEOUT_S, r->out);
 }
@@ -235,6 +258,20 @@ static void assert_line(const struct vmrun *r, const char *prefix)
 	while ((p = strstr(p, prefix)) && p != r->out && p[-1] != '\n')
 		p++;
 	ck_assert_msg(p, "no line starting '%s' in:\n%s", prefix, r->out);
+}
+
+/* vmm-demo's log (stderr) holds @text. */
+static void assert_log(const struct vmrun *r, const char *text)
+{
+	ck_assert_msg(strstr(r->err, text), "no '%s' in vmm-demo's log:\n%s",
+		      text, r->err);
+}
+
+static void assert_exit(const struct vmrun *r, int code)
+{
+	ck_assert_msg(WIFEXITED(r->status) && WEXITSTATUS(r->status) == code,
+		      "vmm-demo status 0x%x, want exit %d; log:\n%s", r->status,
+		      code, r->err);
 }
 
 static unsigned irq_of(const struct vmrun *r, const char *dev)
@@ -287,6 +324,9 @@ START_TEST(test_all_scenarios)
 	assert_line(&r, "TG RESULT irq PASS ");
 	assert_line(&r, "TG console got=ping\n");
 	assert_line(&r, "TG DONE pass=6 fail=0 skip=0\n");
+	/* The VMM timed the guest's first marker write and its poweroff. */
+	assert_log(&r, "boot marker: first guest write to port 0x3f0 after ");
+	assert_log(&r, "guest powered off after ");
 	/* Sectors 0-7 of the zeroed image, as the guest read them. */
 	snprintf(want, sizeof(want), "TG blk sectors 0-7 fnv1a=%08x\n",
 		 fnv1a(r.img, 4096));
@@ -401,6 +441,135 @@ START_TEST(test_guest_exception_reported)
 }
 END_TEST
 
+/* ---- How the VM ends: every way gives a clear message and status ---- */
+
+/* KVM's emulator cannot run fwait (PVM): the address and the bytes of
+ * the instruction are reported, exit status 1. On a host with hardware
+ * virtualization fwait just runs: the guest then reports FAIL. */
+START_TEST(test_emulation_failure_reported)
+{
+	static struct vmrun r;
+	char want[96];
+	const char *p;
+	unsigned addr = 0;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=emufail";
+	r.vcpus = "1";
+	vm_run(&r);
+	p = strstr(r.out, "TG emufail: fwait in ring 0 at 0x");
+	ck_assert_msg(p, "no emufail line:\n%s", r.out);
+	ck_assert_int_eq(
+	    sscanf(p + strlen("TG emufail: fwait in ring 0 at "), "%x", &addr),
+	    1);
+	if (access("/sys/module/kvm_pvm", F_OK) != 0) {
+		fprintf(stderr, "emulation failure: SKIP (not PVM)\n");
+		return;
+	}
+	assert_exit(&r, 1);
+	snprintf(want, sizeof(want),
+		 "KVM cannot emulate the instruction at rip 0x%x (cs 0x8, "
+		 "cpl 0): bytes 9b ",
+		 addr);
+	assert_log(&r, want);
+}
+END_TEST
+
+START_TEST(test_triple_fault_reported)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=triple";
+	r.vcpus = "1";
+	vm_run(&r);
+	assert_exit(&r, 1);
+	assert_line(&r, "TG triple: empty IDT, then #UD\n");
+	assert_log(&r, "vmm-demo: error: vCPU 0: guest triple fault (KVM "
+		       "shutdown exit)");
+}
+END_TEST
+
+START_TEST(test_reboot_exits_0)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=reboot";
+	r.vcpus = "1";
+	vm_run(&r);
+	assert_exit(&r, 0);
+	assert_line(&r, "TG reboot: reset register\n");
+	assert_log(&r, "vmm-demo: info: guest reset (reboot): exiting");
+	ck_assert_ptr_null(strstr(r.out, "TG RESULT reboot"));
+}
+END_TEST
+
+/* A bad value: exit 2, one message, nothing started. */
+START_TEST(test_bad_config_exits_2)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=rng";
+	r.vcpus = "0";
+	vm_run(&r);
+	assert_exit(&r, 2);
+	assert_log(&r, "--vcpus");
+	ck_assert_ptr_null(strstr(r.err, "loaded"));
+	ck_assert_uint_eq(r.out_len, 0);
+}
+END_TEST
+
+/* ---- Sandbox: a forbidden syscall from each thread kind is SIGSYS ---- */
+
+static void selftest(const char *thread, bool seccomp)
+{
+	static struct vmrun r;
+
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=rng";
+	r.vcpus = "1";
+	r.selftest = thread;
+	r.extra[0] = seccomp ? NULL : "--no-seccomp";
+	vm_run(&r);
+	if (!seccomp) {
+		/* The same forbidden call is harmless without the filter. */
+		assert_exit(&r, 0);
+		assert_line(&r, "TG DONE pass=1 fail=0 skip=0\n");
+		return;
+	}
+	ck_assert_msg(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSYS,
+		      "%s thread: status 0x%x, want SIGSYS; log:\n%s", thread,
+		      r.status, r.err);
+}
+
+START_TEST(test_seccomp_kills)
+{
+	static const char *const threads[] = {"vcpu", "io", "main"};
+
+	if (skip_without_kvm())
+		return;
+	selftest(threads[_i], true);
+}
+END_TEST
+
+START_TEST(test_seccomp_off)
+{
+	if (skip_without_kvm())
+		return;
+	selftest("vcpu", false);
+}
+END_TEST
+
 Suite *kvm_suite(void)
 {
 	Suite *s = suite_create("kvm");
@@ -412,6 +581,18 @@ Suite *kvm_suite(void)
 	tcase_add_test(tc, test_console_no_input);
 	tcase_add_test(tc, test_failures_reported);
 	tcase_add_test(tc, test_guest_exception_reported);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("exits");
+	tcase_set_timeout(tc, TIMEOUT_S + 30);
+	tcase_add_test(tc, test_emulation_failure_reported);
+	tcase_add_test(tc, test_triple_fault_reported);
+	tcase_add_test(tc, test_reboot_exits_0);
+	tcase_add_test(tc, test_bad_config_exits_2);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sandbox");
+	tcase_set_timeout(tc, TIMEOUT_S + 30);
+	tcase_add_loop_test(tc, test_seccomp_kills, 0, 3);
+	tcase_add_test(tc, test_seccomp_off);
 	suite_add_tcase(s, tc);
 	return s;
 }
