@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # libvmmio build. Variants go to build/$(VARIANT): release, debug, asan.
 #   make              libvmmio.a, libvmmio.so, vmmio.pc (release)
-#   make check        unit tests (release, then ASan+UBSan), freestanding
-#                     driver check, brief fuzz runs
+#   make check        unit tests (release, then ASan+UBSan), vmm-demo tests
+#                     (test guest and Linux under KVM), freestanding driver
+#                     check, brief fuzz runs
+#   make run          boot the demo microVM (vmm-demo)
+#   make guest        Linux guest bundle in build/guest (Debian packages)
 #   make fuzz         libFuzzer targets (clang); make fuzz-run FUZZ_TIME=600
 #   make bench        benchmarks (not part of check)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -143,7 +146,7 @@ check-readme: $(STATIC)
 		$(BUILD)/readme/embed.o $(STATIC) $(LIBS)
 	@echo "check-readme: the README embedding example compiles and links"
 
-check:
+check: deps guest
 	$(MAKE) VARIANT=release lib check-symbols check-readme check-unit check-vm
 	$(MAKE) VARIANT=asan check-unit
 	$(MAKE) check-freestanding
@@ -174,7 +177,7 @@ $(BUILD)/tests/vm/%.o: tests/vm/%.c
 
 $(VMTEST): $(VMTEST_OBJS) $(VMM_PARTS) $(STATIC)
 	$(CC) $(OPT) $(LDSAN) -o $@ $(VMTEST_OBJS) $(VMM_PARTS) $(STATIC) \
-		$(CHECK_LIBS) $(VMM_LIBS) $(LIBS)
+		$(CHECK_LIBS) $(VMM_LIBS) -lutil $(LIBS)
 
 vmm-demo: $(VMM)
 
@@ -191,10 +194,21 @@ check-vm: $(VMM) $(VMTEST) $(TEST_GUEST)
 guest:
 	bash vmm-demo/bundle/mkguest.sh build/guest
 
-# Boot the default config (on a host without hardware virtualization
-# vmm-demo says why and the test guest runs instead).
-run: $(VMM) $(TEST_GUEST)
-	$(VMM) --config configs/default.yaml
+# Boot the demo microVM. With hardware virtualization: the Linux guest of
+# configs/default.yaml (a shell on the console; Ctrl-A x quits). On a host
+# whose KVM cannot run Linux (PVM: guest ring 0 is emulated one instruction
+# at a time), say so and boot the test guest (configs/testguest.yaml)
+# instead, which shows each device at work and powers off.
+run: deps $(VMM) testguest
+	@if [ -e /sys/module/kvm_pvm ] || ! grep -qwE 'vmx|svm' /proc/cpuinfo; then \
+		echo "make run: this host's KVM is $$( [ -e /sys/module/kvm_pvm ] && echo 'PVM (kvm_pvm)' || echo 'without VMX/SVM'): guest ring 0 is"; \
+		echo "make run: emulated instruction by instruction, so a Linux kernel starts but"; \
+		echo "make run: cannot finish booting (make check shows how far it gets). Booting"; \
+		echo "make run: the test guest instead: configs/testguest.yaml"; \
+		$(VMM) --config configs/testguest.yaml; \
+	else \
+		$(MAKE) guest && $(VMM) --config configs/default.yaml; \
+	fi
 
 # libFuzzer targets: clang, the library compiled into each target.
 FUZZ_BUILD := build/fuzz

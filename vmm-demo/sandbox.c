@@ -77,6 +77,8 @@ static const struct rule device_rules[] = {
     R(timerfd_settime, "virtio-rng rate limit"),
     R(epoll_ctl, "device fds change the events they wait for"),
     R(fcntl, "console backend descriptor flags"),
+    R(rt_sigpending, "console: a write to a closed pipe, SIGPIPE swallowed"),
+    R(rt_sigtimedwait, "console: a write to a closed pipe, SIGPIPE swallowed"),
     R(poll, "console backend readiness"),
     R(ppoll, "console backend readiness"),
     R(close, "console socket client leaves"),

@@ -314,6 +314,17 @@ int vmm_devices_create(struct vmm *vm)
 			 v->cfg->kind == VMM_DEV_BLK ? v->cfg->path : "");
 	}
 	if (vm->stdin_fd >= 0) {
+		struct epoll_event ev = {.events = EPOLLIN};
+
+		/* A regular file or /dev/null cannot be polled: no input. */
+		if (epoll_ctl(vm->epoll_fd, EPOLL_CTL_ADD, vm->stdin_fd, &ev) <
+			0 &&
+		    errno == EPERM) {
+			vmm_info("console: stdin cannot be polled, no input");
+			vm->stdin_fd = -1;
+			return 0;
+		}
+		epoll_ctl(vm->epoll_fd, EPOLL_CTL_DEL, vm->stdin_fd, NULL);
 		if (epoll_add(vm, vm->stdin_fd, SRC_STDIN, NULL, keep++) < 0)
 			return -1;
 		tty_raw();

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
+#include <pty.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,7 +28,8 @@
 #define TIMEOUT_S 60
 #define DISK_BYTES (1u << 20)
 #define SERIAL "tg-disk-1"
-#define HELLO "hello from the test guest\n"
+#define HELLO_NOLF "hello from the test guest"
+#define HELLO HELLO_NOLF "\n"
 #define OUT_MAX (256u << 10)
 
 /* The guest's data patterns (tests/guest/README.md). */
@@ -570,6 +573,133 @@ START_TEST(test_seccomp_off)
 }
 END_TEST
 
+/* ---- The stdio console on a terminal: raw mode, Ctrl-A x, restored ---- */
+
+struct ptyrun {
+	int master;
+	pid_t pid;
+	char out[OUT_MAX];
+	size_t len;
+};
+
+static void pty_start(struct ptyrun *p, const char *cmdline)
+{
+	const char *vmm = vmt_env("VMM_DEMO"), *guest = vmt_env("TEST_GUEST");
+	struct termios tio;
+
+	p->len = 0;
+	p->out[0] = 0;
+	p->pid = forkpty(&p->master, NULL, NULL, NULL);
+	ck_assert_int_ge(p->pid, 0);
+	if (p->pid == 0) {
+		execl(vmm, vmm, "--kernel", guest, "--cmdline", cmdline,
+		      "--cmdline-devices", "--memory", "64", "--console",
+		      "stdio", (char *)NULL);
+		_exit(127);
+	}
+	/* The terminal starts cooked: canonical input, echo. */
+	ck_assert_int_eq(tcgetattr(p->master, &tio), 0);
+	ck_assert(tio.c_lflag & ICANON);
+}
+
+/* Read the terminal until @text shows (true) or @secs pass / EOF. */
+static bool pty_until(struct ptyrun *p, const char *text, double secs)
+{
+	double end = now_s() + secs;
+
+	while (!strstr(p->out, text) && now_s() < end) {
+		struct pollfd pf = {.fd = p->master, .events = POLLIN};
+		char buf[4096];
+		ssize_t n;
+
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		n = read(p->master, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		append(p->out, sizeof(p->out), &p->len, buf, (size_t)n);
+	}
+	return strstr(p->out, text) != NULL;
+}
+
+/* Read the terminal until vmm-demo closes it (bounded), then reap it. */
+static int pty_wait(struct ptyrun *p)
+{
+	double end = now_s() + TIMEOUT_S;
+	int status = -1;
+
+	for (;;) {
+		struct pollfd pf = {.fd = p->master, .events = POLLIN};
+		char buf[4096];
+		ssize_t n;
+
+		if (now_s() > end) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &status, 0);
+			ck_abort_msg("vmm-demo did not exit; terminal:\n%s",
+				     p->out);
+		}
+		if (poll(&pf, 1, 100) <= 0)
+			continue;
+		n = read(p->master, buf, sizeof(buf));
+		if (n <= 0)
+			break; /* EIO: no process has the terminal open */
+		append(p->out, sizeof(p->out), &p->len, buf, (size_t)n);
+	}
+	ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+	return status;
+}
+
+/* Typed input reaches the guest; the guest's output reaches the terminal. */
+START_TEST(test_stdio_console_both_ways)
+{
+	static struct ptyrun p;
+	int status;
+
+	if (skip_without_kvm())
+		return;
+	pty_start(&p, "tg.run=console");
+	ck_assert_msg(pty_until(&p, HELLO_NOLF, TIMEOUT_S),
+		      "no hello on the terminal:\n%s", p.out);
+	ck_assert_int_eq(write(p.master, "ping\n", 5), 5);
+	ck_assert_msg(pty_until(&p, "echo:ping", TIMEOUT_S),
+		      "no echo on the terminal:\n%s", p.out);
+	status = pty_wait(&p);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "status 0x%x:\n%s", status, p.out);
+	ck_assert_msg(strstr(p.out, "TG RESULT console PASS "), "%s", p.out);
+	close(p.master);
+}
+END_TEST
+
+/* Ctrl-A x quits at once with status 0 and leaves the terminal cooked. */
+START_TEST(test_stdio_ctrl_a_x)
+{
+	static struct ptyrun p;
+	struct termios tio;
+	int status;
+
+	if (skip_without_kvm())
+		return;
+	pty_start(&p, "tg.run=console");
+	ck_assert_msg(pty_until(&p, HELLO_NOLF, TIMEOUT_S),
+		      "no hello on the terminal:\n%s", p.out);
+	/* Raw while the VM runs: no canonical mode, no echo. */
+	ck_assert_int_eq(tcgetattr(p.master, &tio), 0);
+	ck_assert(!(tio.c_lflag & (ICANON | ECHO)));
+	ck_assert_int_eq(write(p.master, "\x01x", 2), 2);
+	status = pty_wait(&p);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "status 0x%x:\n%s", status, p.out);
+	ck_assert_msg(strstr(p.out, "quit (Ctrl-A x)"), "%s", p.out);
+	ck_assert_ptr_null(strstr(p.out, "TG DONE"));
+	ck_assert_int_eq(tcgetattr(p.master, &tio), 0);
+	ck_assert_msg((tio.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO),
+		      "terminal left raw: lflag 0x%x", tio.c_lflag);
+	close(p.master);
+}
+END_TEST
+
 Suite *kvm_suite(void)
 {
 	Suite *s = suite_create("kvm");
@@ -588,6 +718,11 @@ Suite *kvm_suite(void)
 	tcase_add_test(tc, test_triple_fault_reported);
 	tcase_add_test(tc, test_reboot_exits_0);
 	tcase_add_test(tc, test_bad_config_exits_2);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("terminal");
+	tcase_set_timeout(tc, TIMEOUT_S + 30);
+	tcase_add_test(tc, test_stdio_console_both_ways);
+	tcase_add_test(tc, test_stdio_ctrl_a_x);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sandbox");
 	tcase_set_timeout(tc, TIMEOUT_S + 30);
