@@ -269,7 +269,7 @@ format-check:
 cppcheck:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 		--inline-suppr --std=c11 -Iinclude -D__GNUC__ \
-		--suppress=missingIncludeSystem $(wildcard src devices)
+		--suppress=missingIncludeSystem $(wildcard src devices vmm-demo)
 
 clang-tidy:
 	clang-tidy $(LIB_SRCS) -- -Iinclude -std=c11
@@ -282,7 +282,7 @@ compdb:
 DEPS := build-essential pkg-config check clang libclang-rt-14-dev \
 	clang-format cppcheck valgrind linux-libc-dev liburing-dev fio \
 	libcyaml-dev libseccomp-dev acpica-tools busybox-static cpio e2fsprogs \
-	kmod xz-utils
+	lz4 xz-utils
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -195,7 +195,7 @@ static struct shown show(const char *v)
 	struct shown r;
 	size_t i;
 
-	for (i = 0; v[i] && i < 60; i++)
+	for (i = 0; i < 60 && v[i]; i++)
 		r.s[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
 	if (v[i])
 		memcpy(r.s + i, "...", 4);

@@ -20,7 +20,7 @@ enum vmm_log_level {
 
 enum vmm_console_kind {
 	VMM_CONSOLE_STDIO,
-	VMM_CONSOLE_FILE, /* path: output file */
+	VMM_CONSOLE_FILE,   /* path: output file */
 	VMM_CONSOLE_SOCKET, /* path: Unix socket vmm-demo listens on */
 	VMM_CONSOLE_PTY,
 };
@@ -49,7 +49,7 @@ struct vmm_dev_cfg {
 	enum vmm_console_kind console;
 	char *console_path;
 	/* rng */
-	uint64_t rate; /* bytes/s, 0 = unlimited */
+	uint64_t rate;	/* bytes/s, 0 = unlimited */
 	uint64_t burst; /* bytes, 0 = library default */
 };
 
@@ -57,7 +57,7 @@ struct vmm_config {
 	unsigned vcpus; /* 1..64 */
 	uint64_t memory_mib;
 	char *kernel;
-	char *initrd; /* NULL: none */
+	char *initrd;  /* NULL: none */
 	char *cmdline; /* NULL: "" */
 	struct vmm_dev_cfg dev[VMM_VIRTIO_MAX];
 	unsigned ndev;

@@ -21,7 +21,7 @@
 #define VMM_BOOT_PARAMS_ADDR 0x7000
 #define VMM_PML4_ADDR 0x9000
 #define VMM_PDPT_ADDR 0xa000
-#define VMM_PD_ADDR 0xb000 /* 4 pages */
+#define VMM_PD_ADDR 0xb000	   /* 4 pages */
 #define VMM_BOOT_STACK_ADDR 0x8ff0 /* initial rsp, below the PML4 */
 #define VMM_CMDLINE_ADDR 0x20000
 #define VMM_CMDLINE_MAX 0x10000
@@ -30,7 +30,7 @@
 #define VMM_ACPI_END 0x100000
 #define VMM_KERNEL_ADDR 0x100000
 
-#define VMM_LOW_RAM_MAX 0xc0000000ull /* 3 GiB */
+#define VMM_LOW_RAM_MAX 0xc0000000ull	 /* 3 GiB */
 #define VMM_HIGH_RAM_ADDR 0x100000000ull /* 4 GiB */
 
 /* GDT selectors loaded for 64-bit entry. */

@@ -21,18 +21,18 @@ struct vmm_ram {
 void *vmm_gpa(const struct vmm_ram *ram, uint64_t gpa, uint64_t len);
 
 struct vmm_boot_cfg {
-	const char *kernel; /* bzImage or ELF64 (vmlinux or the test guest) */
-	const char *initrd; /* NULL for none */
+	const char *kernel;  /* bzImage or ELF64 (vmlinux or the test guest) */
+	const char *initrd;  /* NULL for none */
 	const char *cmdline; /* NULL for empty */
-	uint64_t rsdp; /* guest address of the ACPI RSDP, 0 for none */
+	uint64_t rsdp;	     /* guest address of the ACPI RSDP, 0 for none */
 };
 
 struct vmm_boot_info {
-	uint64_t entry; /* 64-bit entry, guest-physical */
+	uint64_t entry;	      /* 64-bit entry, guest-physical */
 	uint64_t boot_params; /* zero page address: rsi at entry */
-	uint64_t ap_entry; /* 64-bit entry for secondary vCPUs, 0 = none */
-	const char *format; /* "bzImage" or "ELF" */
-	uint64_t kernel_end; /* first byte past the loaded image */
+	uint64_t ap_entry;    /* 64-bit entry for secondary vCPUs, 0 = none */
+	const char *format;   /* "bzImage" or "ELF" */
+	uint64_t kernel_end;  /* first byte past the loaded image */
 	uint64_t initrd_addr, initrd_size;
 };
 

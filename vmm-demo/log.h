@@ -9,7 +9,7 @@ extern enum vmm_log_level vmm_log_level;
 
 /* "vmm-demo: <level>: message\n" on stderr if @level is enabled. */
 void vmm_log(enum vmm_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 #define vmm_err(...) vmm_log(VMM_LOG_ERROR, __VA_ARGS__)
 #define vmm_warn(...) vmm_log(VMM_LOG_WARN, __VA_ARGS__)

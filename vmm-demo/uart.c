@@ -84,7 +84,8 @@ void vmm_uart_io(struct vmm_uart *u, uint16_t off, bool is_write, uint8_t *val)
 			} else {
 				if (!(u->mcr & MCR_LOOP) &&
 				    write(u->out_fd, &v, 1) < 0) {
-					/* output gone: keep the guest running */
+					/* output gone: keep the guest running
+					 */
 				}
 				u->thri_pending = true;
 				update_irq(u);

@@ -82,8 +82,7 @@ static void vdev_irq(void *opaque, bool raise)
 		vmm_warn("%s: irqfd write: %s", v->name, strerror(errno));
 }
 
-static void vdev_log(void *opaque, enum vmmio_log_level level,
-		     const char *msg)
+static void vdev_log(void *opaque, enum vmmio_log_level level, const char *msg)
 {
 	struct vmm_vdev *v = opaque;
 
@@ -110,9 +109,8 @@ static void tty_signal(int sig)
 
 static void tty_raw(void)
 {
-	static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT,
-				   SIGSEGV, SIGBUS,  SIGABRT, SIGFPE,
-				   SIGILL,  SIGSYS};
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV,
+				   SIGBUS, SIGABRT, SIGFPE, SIGILL,  SIGSYS};
 	struct termios raw;
 
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
@@ -223,8 +221,8 @@ static int vdev_wire(struct vmm *vm, struct vmm_vdev *v, struct src ***keep)
 	v->irqfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (v->irqfd < 0)
 		return -1;
-	irqfd = (struct kvm_irqfd){.fd = (uint32_t)v->irqfd,
-				   .gsi = v->cfg->irq};
+	irqfd =
+	    (struct kvm_irqfd){.fd = (uint32_t)v->irqfd, .gsi = v->cfg->irq};
 	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0) {
 		vmm_err("%s: KVM_IRQFD on GSI %u: %s", v->name, v->cfg->irq,
 			strerror(errno));
@@ -296,9 +294,8 @@ int vmm_devices_create(struct vmm *vm)
 		host = calloc(1, sizeof(*host));
 		if (!host)
 			return -1;
-		*host = (struct vmmio_host_ops){.size = sizeof(*host),
-						.irq = vdev_irq,
-						.log = vdev_log};
+		*host = (struct vmmio_host_ops){
+		    .size = sizeof(*host), .irq = vdev_irq, .log = vdev_log};
 		v->host = host; /* the device keeps it: freed in destroy */
 		r = vdev_create_model(vm, v, host);
 		if (r < 0) {
@@ -467,7 +464,8 @@ void *vmm_io_thread(void *arg)
 	struct epoll_event ev[32];
 
 	if (vm->cfg->seccomp && vmm_sandbox_io(vm) < 0) {
-		vmm_stop(vm, 1, "I/O thread: cannot install the seccomp filter");
+		vmm_stop(vm, 1,
+			 "I/O thread: cannot install the seccomp filter");
 		return NULL;
 	}
 	while (atomic_load(&vm->state) == VMM_RUNNING) {

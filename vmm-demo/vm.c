@@ -137,8 +137,8 @@ static int ram_create(struct vmm *vm)
 			return -1;
 		}
 		madvise(p, size, MADV_DONTDUMP);
-		vm->ram.r[i] =
-		    (struct vmm_ram_region){.gpa = gpa, .size = size, .host = p};
+		vm->ram.r[i] = (struct vmm_ram_region){
+		    .gpa = gpa, .size = size, .host = p};
 		vm->ram.n++;
 		r = (struct kvm_userspace_memory_region){
 		    .slot = i,
@@ -224,7 +224,7 @@ static int regs_setup(struct vmm *vm, struct vmm_vcpu *c, uint64_t entry)
 	sregs.gdt.limit = 4 * 8 - 1;
 	sregs.cr0 = 0x80000001u | 0x10u | 0x20u; /* PG PE ET NE */
 	sregs.cr3 = VMM_PML4_ADDR;
-	sregs.cr4 = 0x20u; /* PAE */
+	sregs.cr4 = 0x20u;   /* PAE */
 	sregs.efer = 0x500u; /* LME LMA */
 	if (kvm_ioctl_checked(c->fd, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS") <
 	    0)
@@ -297,11 +297,10 @@ static char *cmdline_compose(const struct vmm *vm)
 		return NULL;
 	n = (size_t)snprintf(s, len, "%s", cfg->cmdline ? cfg->cmdline : "");
 	for (unsigned i = 0; cfg->cmdline_devices && i < cfg->ndev; i++)
-		n += (size_t)snprintf(s + n, len - n,
-				      "%svirtio_mmio.device=%u@0x%llx:%u",
-				      n ? " " : "", VMM_VIRTIO_SIZE,
-				      (unsigned long long)cfg->dev[i].addr,
-				      cfg->dev[i].irq);
+		n += (size_t)snprintf(
+		    s + n, len - n, "%svirtio_mmio.device=%u@0x%llx:%u",
+		    n ? " " : "", VMM_VIRTIO_SIZE,
+		    (unsigned long long)cfg->dev[i].addr, cfg->dev[i].irq);
 	return s;
 }
 
@@ -328,8 +327,7 @@ static int acpi_setup(struct vmm *vm)
 	return 0;
 }
 
-static void host_log(void *opaque, enum vmmio_log_level level,
-		     const char *msg)
+static void host_log(void *opaque, enum vmmio_log_level level, const char *msg)
 {
 	(void)opaque;
 	vmm_log((enum vmm_log_level)level, "%s", msg);
@@ -345,8 +343,8 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->vm_fd = vm->epoll_fd = vm->stop_fd = -1;
 	vm->stdin_fd = vm->con_in[0] = vm->con_in[1] = -1;
-	vm->host = (struct vmmio_host_ops){.size = sizeof(vm->host),
-					   .log = host_log};
+	vm->host =
+	    (struct vmmio_host_ops){.size = sizeof(vm->host), .log = host_log};
 	atomic_init(&vm->state, VMM_RUNNING);
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_fd < 0)
@@ -420,9 +418,10 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 	vm->linux_guest = vm->boot.ap_entry == 0;
 	vmm_info("%s %s loaded, entry 0x%llx%s", vm->boot.format, cfg->kernel,
 		 (unsigned long long)vm->boot.entry,
-		 vm->boot.ap_entry ? " (test guest: secondaries start in 64-bit "
-				     "mode)"
-				   : "");
+		 vm->boot.ap_entry
+		     ? " (test guest: secondaries start in 64-bit "
+		       "mode)"
+		     : "");
 	if (vcpus_create(vm) < 0)
 		return -1;
 	vmm_uart_init(&vm->uart, vm, STDOUT_FILENO);
@@ -496,8 +495,9 @@ static void pio_exit(struct vmm_vcpu *c)
 
 	for (uint32_t n = 0; n < run->io.count; n++, data += run->io.size) {
 		if (port >= VMM_UART_PORT && port < VMM_UART_PORT + 8) {
-			vmm_uart_io(&c->vm->uart, (uint16_t)(port - VMM_UART_PORT),
-				    write, data);
+			vmm_uart_io(&c->vm->uart,
+				    (uint16_t)(port - VMM_UART_PORT), write,
+				    data);
 			continue;
 		}
 		if (write)

@@ -65,7 +65,7 @@ struct vmm_vdev {
 	unsigned nnotify;
 	struct vmmio_host_ops *host;
 	void *dev_src; /* epoll data of dev_fd */
-	bool parked; /* dev_fd out of epoll while the device is faulted */
+	bool parked;   /* dev_fd out of epoll while the device is faulted */
 	char name[40];
 };
 
@@ -82,7 +82,7 @@ struct vmm {
 	struct vmmio_mem *mem;
 	struct vmmio_host_ops host;
 	struct vmm_boot_info boot;
-	bool linux_guest; /* not our test guest */
+	bool linux_guest;     /* not our test guest */
 	const char *host_kvm; /* "PVM (kvm_pvm)", "VMX (kvm_intel)" ... */
 	bool host_can_boot_linux;
 
@@ -96,7 +96,7 @@ struct vmm {
 	int stop_fd; /* eventfd: readable once the VM stops */
 	pthread_t io_thread;
 	bool io_started;
-	int stdin_fd; /* -1 unless a stdio console reads stdin */
+	int stdin_fd;  /* -1 unless a stdio console reads stdin */
 	int con_in[2]; /* pipe: filtered stdin -> console input */
 	bool ctrl_a;
 
@@ -122,12 +122,11 @@ void vmm_destroy(struct vmm *vm);
  * @fmt the message logged at the end (error level if status != 0).
  */
 void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* vCPU-side handlers. */
 void vmm_uart_init(struct vmm_uart *u, struct vmm *vm, int out_fd);
-void vmm_uart_io(struct vmm_uart *u, uint16_t off, bool is_write,
-		 uint8_t *val);
+void vmm_uart_io(struct vmm_uart *u, uint16_t off, bool is_write, uint8_t *val);
 int vmm_vdev_mmio(struct vmm *vm, uint64_t addr, bool write, uint8_t *data,
 		  uint32_t len);
 /* The I/O thread. */

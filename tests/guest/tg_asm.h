@@ -14,9 +14,9 @@
 #define TG_KSTACK_SHIFT 14
 #define TG_USTACK 0x10000 /* ring-3 stack per vCPU */
 #define TG_USTACK_SHIFT 16
-#define TG_SVC_IOAPIC 1 /* ud2 service: IOREGSEL = edi, IOWIN = esi */
+#define TG_SVC_IOAPIC 1	 /* ud2 service: IOREGSEL = edi, IOWIN = esi */
 #define TG_SVC_EMUFAIL 2 /* ud2 service: run fwait in ring 0 (PVM cannot) */
-#define TG_SVC_TRIPLE 3 /* ud2 service: empty IDT, then a fault */
+#define TG_SVC_TRIPLE 3	 /* ud2 service: empty IDT, then a fault */
 
 #define TG_VIRTIO_BASE 0xd0000000
 #define TG_IOAPIC 0xfec00000

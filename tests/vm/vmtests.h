@@ -7,12 +7,12 @@
 
 #define VM_SUITE(name) Suite *name(void) __attribute__((weak))
 
-VM_SUITE(config_suite); /* test_config.c: YAML and flags */
-VM_SUITE(loader_suite); /* test_loader.c: bzImage/ELF loading, zero page */
-VM_SUITE(acpi_suite); /* test_acpi.c: tables, iasl -d */
-VM_SUITE(kvm_suite); /* test_kvm.c: the test guest under vmm-demo */
+VM_SUITE(config_suite);	 /* test_config.c: YAML and flags */
+VM_SUITE(loader_suite);	 /* test_loader.c: bzImage/ELF loading, zero page */
+VM_SUITE(acpi_suite);	 /* test_acpi.c: tables, iasl -d */
+VM_SUITE(kvm_suite);	 /* test_kvm.c: the test guest under vmm-demo */
 VM_SUITE(sandbox_suite); /* test_sandbox.c: seccomp */
-VM_SUITE(linux_suite); /* test_linux.c: Debian kernel early boot */
+VM_SUITE(linux_suite);	 /* test_linux.c: Debian kernel early boot */
 
 /*
  * Paths the Makefile passes in the environment: VMM_DEMO (the binary),
