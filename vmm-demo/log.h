@@ -11,6 +11,15 @@ extern enum vmm_log_level vmm_log_level;
 void vmm_log(enum vmm_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * The same for lines a guest can trigger at will: at most
+ * VMM_LOG_GUEST_BURST per second; the count of dropped lines is logged
+ * with the next line let through.
+ */
+#define VMM_LOG_GUEST_BURST 20
+void vmm_log_guest(enum vmm_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 #define vmm_err(...) vmm_log(VMM_LOG_ERROR, __VA_ARGS__)
 #define vmm_warn(...) vmm_log(VMM_LOG_WARN, __VA_ARGS__)
 #define vmm_info(...) vmm_log(VMM_LOG_INFO, __VA_ARGS__)

@@ -398,8 +398,8 @@ int vmm_vdev_mmio(struct vmm *vm, uint64_t addr, bool write, uint8_t *data,
 	/* Nothing there: reads float high, writes are dropped. */
 	if (!write)
 		memset(data, 0xff, len);
-	vmm_debug("MMIO %s of %u bytes at 0x%llx: no device",
-		  write ? "write" : "read", len, (unsigned long long)addr);
+	vmm_log_guest(VMM_LOG_DEBUG, "MMIO %s of %u bytes at 0x%llx: no device",
+		      write ? "write" : "read", len, (unsigned long long)addr);
 	return -1;
 }
 

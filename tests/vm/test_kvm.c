@@ -532,6 +532,33 @@ START_TEST(test_bad_config_exits_2)
 }
 END_TEST
 
+/* MMIO where no device is: reads all-ones, and the log line it triggers
+ * is rate limited (at most 20 a second), the rest counted. */
+START_TEST(test_nodev_mmio_rate_limited)
+{
+	static struct vmrun r;
+	unsigned lines = 0;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=nodev";
+	r.vcpus = "1";
+	r.extra[0] = "--log-level";
+	r.extra[1] = "debug";
+	vm_run(&r);
+	assert_exit(&r, 0);
+	assert_line(&r, "TG RESULT nodev PASS ");
+	for (const char *p = r.err; (p = strstr(p, ": no device")); p++)
+		lines++;
+	/* 401 accesses in about 1.1 s: two windows at most. */
+	ck_assert_msg(lines >= 2 && lines <= 40, "%u 'no device' lines", lines);
+	assert_log(&r, "vmm-demo: debug: MMIO write of 4 bytes at 0xd0100000: "
+		       "no device");
+	assert_log(&r, " guest-triggered lines suppressed)");
+}
+END_TEST
+
 /* ---- Sandbox: a forbidden syscall from each thread kind is SIGSYS ---- */
 
 static void selftest(const char *thread, bool seccomp)
@@ -718,6 +745,7 @@ Suite *kvm_suite(void)
 	tcase_add_test(tc, test_triple_fault_reported);
 	tcase_add_test(tc, test_reboot_exits_0);
 	tcase_add_test(tc, test_bad_config_exits_2);
+	tcase_add_test(tc, test_nodev_mmio_rate_limited);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("terminal");
 	tcase_set_timeout(tc, TIMEOUT_S + 30);
