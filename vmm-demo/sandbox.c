@@ -108,7 +108,6 @@ static const struct rule main_rules[] = {
     R(statx, "console socket file checked before its removal"),
     R(unlink, "console socket file removed at the end"),
     R(unlinkat, "console socket file removed at the end"),
-    R(ioctl, "terminal restore (TCSETS)"),
     R(fdatasync, "blk free"),
     R(lseek, "blk free"),
 };
@@ -127,7 +126,10 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
 	return 0;
 }
 
-static scmp_filter_ctx ctx_new(void)
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A filter with the common rules, the device rules and @own. */
+static scmp_filter_ctx ctx_new(const struct rule *own, size_t n)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 
@@ -136,12 +138,33 @@ static scmp_filter_ctx ctx_new(void)
 		return NULL;
 	}
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 0) < 0 ||
-	    add_rules(ctx, common, sizeof(common) / sizeof(common[0])) < 0) {
+	    add_rules(ctx, common, N(common)) < 0 ||
+	    add_rules(ctx, device_rules, N(device_rules)) < 0 ||
+	    add_rules(ctx, own, n) < 0) {
 		seccomp_release(ctx);
 		return NULL;
 	}
 	return ctx;
 }
+
+/* ioctl(any fd, @req) for each request; 0 or a negative errno. */
+static int allow_ioctls(scmp_filter_ctx ctx, const unsigned long *req, size_t n)
+{
+	int e = 0;
+
+	for (size_t i = 0; !e && i < n; i++)
+		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+				     SCMP_A1(SCMP_CMP_EQ, req[i]));
+	return e;
+}
+
+/* Terminal requests: the console's size and the raw-mode restore. */
+static const unsigned long tty_ioctls[] = {
+    TIOCGWINSZ, /* console: terminal size */
+    TIOCSWINSZ, /* console pty: size set on resize */
+    TCGETS,	/* terminal attributes */
+    TCSETS,	/* raw mode restored (tcsetattr) */
+};
 
 /*
  * Test hook: VMM_DEMO_SECCOMP_SELFTEST=vcpu|io|main makes that thread
@@ -160,14 +183,14 @@ static void selftest(const char *key)
 		vmm_err("seccomp self-test: socket() was allowed");
 }
 
-static int load(scmp_filter_ctx ctx, const char *who, const char *key)
+/* Load @ctx unless building it failed (@e < 0); release it. */
+static int load(scmp_filter_ctx ctx, int e, const char *who, const char *key)
 {
-	int e = seccomp_load(ctx);
-
+	if (e >= 0)
+		e = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (e < 0) {
-		vmm_err("seccomp: loading the %s filter: %s", who,
-			strerror(-e));
+		vmm_err("seccomp: the %s filter: %s", who, strerror(-e));
 		return -1;
 	}
 	vmm_debug("seccomp: %s filter installed", who);
@@ -183,18 +206,14 @@ int vmm_sandbox_vcpu(const struct vmm *vm, const struct vmm_vcpu *c)
 	    KVM_GET_SREGS, /* emulation-failure report */
 	    KVM_TRANSLATE, /* emulation-failure report: rip -> bytes */
 	};
-	scmp_filter_ctx ctx = ctx_new();
+	scmp_filter_ctx ctx = ctx_new(NULL, 0);
 	int e = 0;
 
 	if (!ctx)
 		return -1;
-	if (add_rules(ctx, device_rules,
-		      sizeof(device_rules) / sizeof(device_rules[0])) < 0)
-		goto fail;
 	/* ioctl only on this vCPU's fd with the requests above, and
 	 * KVM_IRQ_LINE on the VM fd (UART interrupt). */
-	for (size_t i = 0;
-	     !e && i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); i++)
+	for (size_t i = 0; !e && i < N(vcpu_ioctls); i++)
 		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)c->fd),
 				     SCMP_A1(SCMP_CMP_EQ, vcpu_ioctls[i]));
@@ -203,63 +222,27 @@ int vmm_sandbox_vcpu(const struct vmm *vm, const struct vmm_vcpu *c)
 		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vm_fd),
 		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)KVM_IRQ_LINE));
-	if (e < 0) {
-		vmm_err("seccomp: vCPU ioctl rules: %s", strerror(-e));
-		goto fail;
-	}
-	return load(ctx, "vCPU", "vcpu");
-fail:
-	seccomp_release(ctx);
-	return -1;
+	return load(ctx, e, "vCPU", "vcpu");
 }
 
 int vmm_sandbox_io(const struct vmm *vm)
 {
-	scmp_filter_ctx ctx = ctx_new();
+	scmp_filter_ctx ctx = ctx_new(io_rules, N(io_rules));
 
 	(void)vm;
 	if (!ctx)
 		return -1;
-	static const unsigned long tty_ioctls[] = {
-	    TIOCGWINSZ, /* console: terminal size */
-	    TIOCSWINSZ, /* console pty: size set on resize */
-	    TCGETS,	/* console: terminal attributes */
-	    TCSETS,	/* console: raw mode restored */
-	};
-	int e = 0;
-
-	if (add_rules(ctx, io_rules, sizeof(io_rules) / sizeof(io_rules[0])) <
-		0 ||
-	    add_rules(ctx, device_rules,
-		      sizeof(device_rules) / sizeof(device_rules[0])) < 0)
-		goto fail;
-	for (size_t i = 0; !e && i < sizeof(tty_ioctls) / sizeof(tty_ioctls[0]);
-	     i++)
-		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, tty_ioctls[i]));
-	if (e < 0) {
-		vmm_err("seccomp: I/O ioctl rules: %s", strerror(-e));
-		goto fail;
-	}
-	return load(ctx, "I/O", "io");
-fail:
-	seccomp_release(ctx);
-	return -1;
+	return load(ctx, allow_ioctls(ctx, tty_ioctls, N(tty_ioctls)), "I/O",
+		    "io");
 }
 
 int vmm_sandbox_main(const struct vmm *vm)
 {
-	scmp_filter_ctx ctx = ctx_new();
+	scmp_filter_ctx ctx = ctx_new(main_rules, N(main_rules));
 
 	(void)vm;
 	if (!ctx)
 		return -1;
-	if (add_rules(ctx, device_rules,
-		      sizeof(device_rules) / sizeof(device_rules[0])) < 0 ||
-	    add_rules(ctx, main_rules,
-		      sizeof(main_rules) / sizeof(main_rules[0])) < 0) {
-		seccomp_release(ctx);
-		return -1;
-	}
-	return load(ctx, "main", "main");
+	return load(ctx, allow_ioctls(ctx, tty_ioctls, N(tty_ioctls)), "main",
+		    "main");
 }
