@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* vmm-demo: logging. One write() per line so threads do not interleave. */
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -60,6 +62,33 @@ void vmm_log_guest(enum vmm_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+int vmm_write_full(int fd, const void *buf, size_t len,
+		   const volatile bool *stop)
+{
+	const char *p = buf;
+
+	while (len) {
+		struct pollfd pf = {.fd = fd, .events = POLLOUT};
+		ssize_t n = write(fd, p, len);
+
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			return -1;
+		if (stop && *stop) {
+			errno = ECANCELED;
+			return -1;
+		}
+		(void)poll(&pf, 1, 100);
+	}
+	return 0;
+}
+
 static void vlog(enum vmm_log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"error", "warning", "info",
@@ -74,6 +103,6 @@ static void vlog(enum vmm_log_level level, const char *fmt, va_list ap)
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		return;
+	/* stderr may share stdout's non-blocking file description. */
+	(void)vmm_write_full(STDERR_FILENO, line, (size_t)n, NULL);
 }

@@ -3,6 +3,9 @@
 #ifndef VMM_LOG_H
 #define VMM_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "config.h"
 
 extern enum vmm_log_level vmm_log_level;
@@ -19,6 +22,16 @@ void vmm_log(enum vmm_log_level level, const char *fmt, ...)
 #define VMM_LOG_GUEST_BURST 20
 void vmm_log_guest(enum vmm_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/*
+ * write() all of @buf to @fd, waiting (poll, 100 ms steps) while the
+ * descriptor is non-blocking and full: stdout is shared with the stdio
+ * console, which makes it non-blocking, and UART output must not be lost
+ * to EAGAIN. Gives up on another error, or when *@stop becomes true.
+ * Returns 0, or -1 with errno.
+ */
+int vmm_write_full(int fd, const void *buf, size_t len,
+		   const volatile bool *stop);
 
 #define vmm_err(...) vmm_log(VMM_LOG_ERROR, __VA_ARGS__)
 #define vmm_warn(...) vmm_log(VMM_LOG_WARN, __VA_ARGS__)

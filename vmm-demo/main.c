@@ -5,6 +5,7 @@
  * libvmmio), runs it and exits with the guest's verdict: 0 after a guest
  * poweroff or reboot, 1 on a fatal VM error, 2 on a bad configuration.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,12 @@ int main(int argc, char **argv)
 	int r;
 
 	clock_gettime(CLOCK_MONOTONIC, &vm.t0);
+	/* stdin/stdout/stderr closed by the caller: /dev/null, so no
+	 * descriptor we open later is taken for them. */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 &&
+		    open("/dev/null", fd ? O_WRONLY : O_RDONLY) < 0)
+			return 1;
 	memset(&cfg, 0, sizeof(cfg));
 	r = vmm_config_from_args(argc, argv, &cfg, stderr);
 	if (r) {
@@ -42,6 +49,7 @@ int main(int argc, char **argv)
 		vmm_debug("host KVM: %s", vm.host_kvm);
 	if (r == 0)
 		r = vmm_devices_create(&vm);
+	/* -2: a configuration value only the device could check. */
 	if (r == 0)
 		r = vmm_run(&vm);
 	else

@@ -36,6 +36,8 @@ struct rule {
 /* Every thread: memory, locks, signals, logging, thread exit. */
 static const struct rule common[] = {
     R(futex, "pthread mutexes and joins"),
+    R(restart_syscall, "a wait resumed after SIGSTOP/SIGCONT or ptrace"),
+    R(poll, "a full non-blocking stdout: UART and log output wait"),
     R(mmap, "malloc arenas (library allocations)"),
     R(munmap, "free of large blocks"),
     R(madvise, "glibc trims arenas and exiting thread stacks"),

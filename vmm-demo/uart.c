@@ -12,6 +12,7 @@
 #include <linux/kvm.h>
 
 #include "layout.h"
+#include "log.h"
 #include "vm.h"
 
 enum {
@@ -82,11 +83,11 @@ void vmm_uart_io(struct vmm_uart *u, uint16_t off, bool is_write, uint8_t *val)
 			if (dlab) {
 				u->dll = v;
 			} else {
-				if (!(u->mcr & MCR_LOOP) &&
-				    write(u->out_fd, &v, 1) < 0) {
-					/* output gone: keep the guest running
-					 */
-				}
+				/* Waits while the reader is slow, as a real
+				 * UART holds the CPU; lost only at exit. */
+				if (!(u->mcr & MCR_LOOP))
+					(void)vmm_write_full(u->out_fd, &v, 1,
+							     &u->vm->stopping);
 				u->thri_pending = true;
 				update_irq(u);
 			}

@@ -100,17 +100,21 @@ static void tty_restore(void)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
 }
 
+/* Installed with SA_RESETHAND: the re-raised signal takes the default
+ * action; tcsetattr and raise are allowed by every thread's filter. */
 static void tty_signal(int sig)
 {
 	tty_restore();
-	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
 static void tty_raw(void)
 {
+	/* Not SIGSYS: the sandbox kills the process without a handler. */
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV,
-				   SIGBUS, SIGABRT, SIGFPE, SIGILL,  SIGSYS};
+				   SIGBUS, SIGABRT, SIGFPE, SIGILL};
+	struct sigaction sa = {.sa_handler = tty_signal,
+			       .sa_flags = (int)SA_RESETHAND};
 	struct termios raw;
 
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
@@ -118,7 +122,7 @@ static void tty_raw(void)
 	tio_saved = 1;
 	atexit(tty_restore);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], tty_signal);
+		sigaction(sigs[i], &sa, NULL);
 	raw = saved_tio;
 	cfmakeraw(&raw);
 	raw.c_oflag |= OPOST | ONLCR; /* keep "\n" readable on the host */
@@ -299,9 +303,17 @@ int vmm_devices_create(struct vmm *vm)
 		v->host = host; /* the device keeps it: freed in destroy */
 		r = vdev_create_model(vm, v, host);
 		if (r < 0) {
-			vmm_err("%s: cannot create the device: %s", v->name,
-				strerror(-r));
-			return -1;
+			/* A value the config check could not see (image
+			 * size, socket path...): a configuration error. */
+			vmm_err(
+			    "devices[%u] (%s%s%s): cannot create the device: "
+			    "%s",
+			    i, v->name, v->cfg->path ? " " : "",
+			    v->cfg->path	   ? v->cfg->path
+			    : v->cfg->console_path ? v->cfg->console_path
+						   : "",
+			    strerror(-r));
+			return -2;
 		}
 		if (vdev_wire(vm, v, &keep) < 0)
 			return -1;
@@ -452,9 +464,16 @@ static bool stdin_forward(struct vmm *vm)
 		}
 		out[m++] = c;
 	}
-	if (m && write(vm->con_in[1], out, m) != (ssize_t)m)
-		vmm_warn("console input: guest not reading, %zu bytes dropped",
-			 m);
+	if (m) {
+		ssize_t w = write(vm->con_in[1], out, m);
+
+		if (w != (ssize_t)m)
+			vmm_log_guest(
+			    VMM_LOG_WARN,
+			    "console input: the guest is not reading, "
+			    "%zu bytes dropped",
+			    m - (w > 0 ? (size_t)w : 0));
+	}
 	return true;
 }
 

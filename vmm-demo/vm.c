@@ -68,6 +68,7 @@ void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)
 	if (!atomic_compare_exchange_strong(&vm->state, &expect, VMM_STOPPING))
 		return;
 	vm->exit_status = status;
+	vm->stopping = true;
 	va_start(ap, fmt);
 	vsnprintf(vm->exit_msg, sizeof(vm->exit_msg), fmt, ap);
 	va_end(ap);
@@ -392,7 +393,8 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 		return -1;
 	if (pic_mask(vm) < 0)
 		return -1;
-	struct kvm_pit_config pit = {.flags = 0};
+	/* Port 0x61 (PIT channel 2 gate, speaker) in the kernel too. */
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	if (kvm_ioctl_checked(vm->vm_fd, KVM_CREATE_PIT2, &pit,
 			      "KVM_CREATE_PIT2") < 0)
 		return -1;
@@ -545,11 +547,20 @@ static void *vcpu_thread(void *arg)
 				 c->idx, vmm_elapsed_ms(vm));
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:
-			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+			switch (run->system_event.type) {
+			case KVM_SYSTEM_EVENT_SHUTDOWN:
+				vmm_stop(vm, 0, "guest shut down");
+				break;
+			case KVM_SYSTEM_EVENT_RESET:
 				vmm_stop(vm, 0, "guest reset: exiting");
-			else
-				vmm_stop(vm, 0, "guest system event %u",
-					 run->system_event.type);
+				break;
+			default:
+				vmm_stop(vm, 1,
+					 "vCPU %u: guest system event %u "
+					 "(crash)",
+					 c->idx, run->system_event.type);
+				break;
+			}
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
 			if (run->internal.suberror ==

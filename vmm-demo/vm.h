@@ -103,6 +103,7 @@ struct vmm {
 	struct timespec t0;
 	atomic_bool marker_seen;
 	atomic_int state;
+	volatile bool stopping; /* set with state: writers stop waiting */
 	int exit_status;
 	char exit_msg[512];
 };

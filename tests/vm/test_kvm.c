@@ -56,6 +56,12 @@ struct vmrun {
 	bool talk; /* connect to the console, answer the hello with ping */
 	const char *extra[4]; /* more vmm-demo arguments */
 	const char *selftest; /* VMM_DEMO_SECCOMP_SELFTEST for the child */
+	unsigned disk_bytes;  /* 0: DISK_BYTES */
+	bool stdio_console;   /* --console stdio instead of the socket */
+	bool prefill;	      /* stdout pipe full before the VM starts */
+	double stall_s;	      /* do not read stdout for this long */
+	bool close_stdin;
+	bool stop_cont; /* SIGSTOP + SIGCONT before answering the hello */
 	/* out */
 	char dir[64], disk[96], sock[96];
 	char out[OUT_MAX];	       /* vmm-demo stdout (the guest's UART) */
@@ -93,7 +99,8 @@ static void make_disk(struct vmrun *r)
 	snprintf(r->disk, sizeof(r->disk), "%s/disk.img", r->dir);
 	fd = open(r->disk, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	ck_assert_msg(fd >= 0, "%s: %s", r->disk, strerror(errno));
-	ck_assert_int_eq(ftruncate(fd, DISK_BYTES), 0);
+	ck_assert_int_eq(
+	    ftruncate(fd, r->disk_bytes ? r->disk_bytes : DISK_BYTES), 0);
 	close(fd);
 }
 
@@ -136,7 +143,8 @@ static void vm_cleanup(struct vmrun *r)
 	unlink(r->disk);
 	unlink(r->sock);
 	rmdir(r->dir);
-	ck_assert_msg(n == DISK_BYTES, "%s: read %zu bytes", r->disk, n);
+	ck_assert_msg(n == (r->disk_bytes ? r->disk_bytes : DISK_BYTES),
+		      "%s: read %zu bytes", r->disk, n);
 }
 
 /* Run vmm-demo with the guest until it exits or TIMEOUT_S passes. */
@@ -156,8 +164,21 @@ static void vm_run(struct vmrun *r)
 	snprintf(disk_arg, sizeof(disk_arg), "%s%s,serial=%s", r->disk,
 		 r->disk_ro ? ",ro" : "", SERIAL);
 	snprintf(con_arg, sizeof(con_arg), "socket:%s", r->sock);
+	if (r->stdio_console)
+		snprintf(con_arg, sizeof(con_arg), "stdio");
 	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
 	ck_assert_int_eq(pipe2(errp, O_CLOEXEC), 0);
+	if (r->prefill) {
+		static char junk[4096];
+		int fl = fcntl(out[1], F_GETFL);
+
+		memset(junk, 'j', sizeof(junk) - 1);
+		junk[sizeof(junk) - 1] = '\n';
+		fcntl(out[1], F_SETFL, fl | O_NONBLOCK);
+		while (write(out[1], junk, sizeof(junk)) > 0)
+			;
+		fcntl(out[1], F_SETFL, fl);
+	}
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
@@ -180,14 +201,18 @@ static void vm_run(struct vmrun *r)
 			setenv("VMM_DEMO_SECCOMP_SELFTEST", r->selftest, 1);
 		dup2(out[1], STDOUT_FILENO);
 		dup2(errp[1], STDERR_FILENO);
+		if (r->close_stdin)
+			close(STDIN_FILENO);
 		execv(vmm, argv);
 		_exit(127);
 	}
 	close(out[1]);
 	close(errp[1]);
 	while (out_open || err_open) {
+		bool stalled = now_s() < start + r->stall_s;
 		struct pollfd p[3] = {
-		    {.fd = out_open ? out[0] : -1, .events = POLLIN},
+		    {.fd = out_open && !stalled ? out[0] : -1,
+		     .events = POLLIN},
 		    {.fd = con, .events = POLLIN},
 		    {.fd = err_open ? errp[0] : -1, .events = POLLIN}};
 		char buf[4096];
@@ -231,6 +256,12 @@ static void vm_run(struct vmrun *r)
 			}
 		}
 		if (con >= 0 && !r->pinged && strstr(r->con, HELLO)) {
+			if (r->stop_cont) {
+				kill(pid, SIGSTOP);
+				usleep(200000);
+				kill(pid, SIGCONT);
+				usleep(200000);
+			}
 			ck_assert_int_eq(write(con, "ping\n", 5), 5);
 			r->pinged = true;
 		}
@@ -699,6 +730,30 @@ START_TEST(test_stdio_console_both_ways)
 }
 END_TEST
 
+/* SIGTERM ends vmm-demo by SIGTERM (not SIGSYS from the sandbox) and
+ * the terminal is restored first. */
+START_TEST(test_stdio_sigterm_restores)
+{
+	static struct ptyrun p;
+	struct termios tio;
+	int status;
+
+	if (skip_without_kvm())
+		return;
+	pty_start(&p, "tg.run=console");
+	ck_assert_msg(pty_until(&p, HELLO_NOLF, TIMEOUT_S),
+		      "no hello on the terminal:\n%s", p.out);
+	kill(p.pid, SIGTERM);
+	status = pty_wait(&p);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+		      "status 0x%x, want SIGTERM:\n%s", status, p.out);
+	ck_assert_int_eq(tcgetattr(p.master, &tio), 0);
+	ck_assert_msg((tio.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO),
+		      "terminal left raw: lflag 0x%x", tio.c_lflag);
+	close(p.master);
+}
+END_TEST
+
 /* Ctrl-A x quits at once with status 0 and leaves the terminal cooked. */
 START_TEST(test_stdio_ctrl_a_x)
 {
@@ -727,6 +782,89 @@ START_TEST(test_stdio_ctrl_a_x)
 }
 END_TEST
 
+/* ---- Robustness of the process around the guest -------------------- */
+
+/* SIGSTOP/SIGCONT (Ctrl-Z, a debugger) resumes waits through
+ * restart_syscall: the sandbox must allow it. */
+START_TEST(test_stop_continue)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=console";
+	r.vcpus = "1";
+	r.talk = true;
+	r.stop_cont = true;
+	vm_run(&r);
+	assert_exit(&r, 0);
+	assert_line(&r, "TG RESULT console PASS ");
+}
+END_TEST
+
+/* The stdio console makes stdout non-blocking; the UART output sharing
+ * it must wait for a slow reader, not drop bytes. */
+START_TEST(test_uart_waits_for_slow_stdout)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=blk,rng";
+	r.vcpus = "1";
+	r.stdio_console = true;
+	r.prefill = true;
+	r.stall_s = 1.5;
+	vm_run(&r);
+	assert_exit(&r, 0);
+	assert_line(&r, "TG cmdline: tg.run=blk,rng");
+	assert_line(&r, "TG RESULT blk PASS ");
+	assert_line(&r, "TG DONE pass=2 fail=0 skip=0\n");
+}
+END_TEST
+
+/* stdin closed by the caller with a stdio console: no hang, no mix-up
+ * of descriptors. */
+START_TEST(test_closed_stdin)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=rng tg.console_in=0";
+	r.vcpus = "1";
+	r.stdio_console = true;
+	r.close_stdin = true;
+	vm_run(&r);
+	assert_exit(&r, 0);
+	assert_line(&r, "TG DONE pass=1 fail=0 skip=0\n");
+}
+END_TEST
+
+/* An image whose size is not a multiple of 512: a configuration error
+ * (exit 2) naming the device and file, and the guest never runs. */
+START_TEST(test_bad_image_exits_2)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=blk";
+	r.vcpus = "1";
+	r.disk_bytes = 1000;
+	vm_run(&r);
+	assert_exit(&r, 2);
+	assert_log(&r, "vmm-demo: error: devices[0] (virtio-blk@0xd0000000 ");
+	assert_log(&r,
+		   "/disk.img): cannot create the device: Invalid argument");
+	ck_assert_ptr_null(strstr(r.out, "TG "));
+}
+END_TEST
+
 Suite *kvm_suite(void)
 {
 	Suite *s = suite_create("kvm");
@@ -747,10 +885,18 @@ Suite *kvm_suite(void)
 	tcase_add_test(tc, test_bad_config_exits_2);
 	tcase_add_test(tc, test_nodev_mmio_rate_limited);
 	suite_add_tcase(s, tc);
+	tc = tcase_create("process");
+	tcase_set_timeout(tc, TIMEOUT_S + 30);
+	tcase_add_test(tc, test_stop_continue);
+	tcase_add_test(tc, test_uart_waits_for_slow_stdout);
+	tcase_add_test(tc, test_closed_stdin);
+	tcase_add_test(tc, test_bad_image_exits_2);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("terminal");
 	tcase_set_timeout(tc, TIMEOUT_S + 30);
 	tcase_add_test(tc, test_stdio_console_both_ways);
 	tcase_add_test(tc, test_stdio_ctrl_a_x);
+	tcase_add_test(tc, test_stdio_sigterm_restores);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sandbox");
 	tcase_set_timeout(tc, TIMEOUT_S + 30);
