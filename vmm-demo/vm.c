@@ -72,16 +72,10 @@ void vmm_stop(struct vmm *vm, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(vm->exit_msg, sizeof(vm->exit_msg), fmt, ap);
 	va_end(ap);
+	/* The main thread wakes on stop_fd and kicks every vCPU it
+	 * started: vcpu[].started and .thread are its own. */
 	if (write(vm->stop_fd, &one, sizeof(one)) < 0)
 		abort();
-	for (unsigned i = 0; i < vm->nvcpu; i++) {
-		struct vmm_vcpu *c = &vm->vcpu[i];
-
-		if (!c->started || pthread_equal(c->thread, pthread_self()))
-			continue;
-		c->run->immediate_exit = 1;
-		pthread_kill(c->thread, SIGUSR1);
-	}
 }
 
 static int kvm_ioctl_checked(int fd, unsigned long req, void *arg,
@@ -509,11 +503,28 @@ static void pio_exit(struct vmm_vcpu *c)
 	}
 }
 
+/* This thread's kvm_run, for the kick handler (NULL off vCPU threads). */
+static _Thread_local struct kvm_run *kick_run;
+
+/*
+ * SIGUSR1 from the main thread once the VM stops. It runs on the vCPU
+ * thread, so immediate_exit is only written by its own thread: a KVM_RUN
+ * in progress returns EINTR, one entered later returns at once.
+ */
+static void sig_kick(int sig)
+{
+	(void)sig;
+	if (kick_run)
+		__atomic_store_n(&kick_run->immediate_exit, 1,
+				 __ATOMIC_RELAXED);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vmm_vcpu *c = arg;
 	struct vmm *vm = c->vm;
 
+	kick_run = c->run;
 	if (vm->cfg->seccomp && vmm_sandbox_vcpu(vm, c) < 0) {
 		vmm_stop(vm, 1, "vCPU %u: cannot install the seccomp filter",
 			 c->idx);
@@ -524,7 +535,8 @@ static void *vcpu_thread(void *arg)
 
 		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				run->immediate_exit = 0;
+				__atomic_store_n(&run->immediate_exit, 0,
+						 __ATOMIC_RELAXED);
 				continue;
 			}
 			vmm_stop(vm, 1, "vCPU %u: KVM_RUN: %s", c->idx,
@@ -594,14 +606,9 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-static void sig_nop(int sig)
-{
-	(void)sig;
-}
-
 int vmm_run(struct vmm *vm)
 {
-	struct sigaction sa = {.sa_handler = sig_nop};
+	struct sigaction sa = {.sa_handler = sig_kick};
 	int r;
 
 	sigemptyset(&sa.sa_mask);
@@ -631,13 +638,12 @@ int vmm_run(struct vmm *vm)
 			break;
 	}
 	/* stop_fd stays readable: the I/O thread sees it too. */
-	/* vCPUs may have started after vmm_stop() kicked the others. */
+	/* Kick every vCPU started (sig_kick sets its immediate_exit). */
 	for (unsigned i = 0; i < vm->nvcpu; i++) {
 		struct vmm_vcpu *c = &vm->vcpu[i];
 
 		if (!c->started)
 			continue;
-		c->run->immediate_exit = 1;
 		pthread_kill(c->thread, SIGUSR1);
 		pthread_join(c->thread, NULL);
 		c->started = false;
