@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <termios.h>
 
 #include <linux/kvm.h>
@@ -38,10 +39,8 @@ static const struct rule common[] = {
     R(futex, "pthread mutexes and joins"),
     R(restart_syscall, "a wait resumed after SIGSTOP/SIGCONT or ptrace"),
     R(poll, "a full non-blocking stdout: UART and log output wait"),
-    R(mmap, "malloc arenas (library allocations)"),
     R(munmap, "free of large blocks"),
     R(madvise, "glibc trims arenas and exiting thread stacks"),
-    R(mprotect, "malloc arena growth"),
     R(brk, "malloc"),
     R(rt_sigreturn, "return from the SIGUSR1 kick and tty handlers"),
     R(rt_sigprocmask, "glibc around thread exit and raise()"),
@@ -130,6 +129,20 @@ static int add_rules(scmp_filter_ctx ctx, const struct rule *r, size_t n)
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
+/* mmap and mprotect for malloc (arenas, large blocks), never executable. */
+static int allow_memory(scmp_filter_ctx ctx)
+{
+	int e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+				 SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+
+	if (!e)
+		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+				     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+	if (e < 0)
+		vmm_err("seccomp: mmap/mprotect rules: %s", strerror(-e));
+	return e;
+}
+
 /* A filter with the common rules, the device rules and @own. */
 static scmp_filter_ctx ctx_new(const struct rule *own, size_t n)
 {
@@ -142,7 +155,7 @@ static scmp_filter_ctx ctx_new(const struct rule *own, size_t n)
 	if (seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 0) < 0 ||
 	    add_rules(ctx, common, N(common)) < 0 ||
 	    add_rules(ctx, device_rules, N(device_rules)) < 0 ||
-	    add_rules(ctx, own, n) < 0) {
+	    add_rules(ctx, own, n) < 0 || allow_memory(ctx) < 0) {
 		seccomp_release(ctx);
 		return NULL;
 	}

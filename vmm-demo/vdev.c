@@ -36,6 +36,7 @@
 #include "vm.h"
 
 #define VIRTIO_MMIO_QUEUE_NOTIFY 0x50
+#define VIRTIO_MMIO_STATUS 0x70
 
 enum src_kind { SRC_STOP, SRC_NOTIFY, SRC_DEV, SRC_STDIN };
 
@@ -388,6 +389,18 @@ static void vdev_unpark(struct vmm_vdev *v)
 		v->parked = false;
 }
 
+/* The driver reset the device (Status = 0): kicks still sitting in the
+ * ioeventfds belong to the old queues; drop them so they are not taken
+ * for kicks of the re-initialised device. Called with v->lock. */
+static void vdev_drop_kicks(struct vmm_vdev *v)
+{
+	uint64_t cnt;
+
+	for (unsigned q = 0; q < v->nnotify; q++)
+		while (read(v->notify[q].fd, &cnt, sizeof(cnt)) > 0)
+			;
+}
+
 int vmm_vdev_mmio(struct vmm *vm, uint64_t addr, bool write, uint8_t *data,
 		  uint32_t len)
 {
@@ -400,6 +413,9 @@ int vmm_vdev_mmio(struct vmm *vm, uint64_t addr, bool write, uint8_t *data,
 		pthread_mutex_lock(&v->lock);
 		if (write) {
 			vmmio_dev_write(v->dev, off, data, len);
+			if (off == VIRTIO_MMIO_STATUS && len == 4 &&
+			    !(data[0] | data[1] | data[2] | data[3]))
+				vdev_drop_kicks(v);
 			vdev_unpark(v);
 		} else {
 			vmmio_dev_read(v->dev, off, data, len);

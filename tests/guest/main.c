@@ -928,6 +928,33 @@ static void scen_nodev(void)
 		result("nodev", PASS, "401 reads all-ones, 200 writes dropped");
 }
 
+/*
+ * --- badports: port writes that must not end the VM (not default) ----
+ * The sleep register with SLP_EN but a sleep type other than S5, or
+ * without SLP_EN; the reset register with values other than the FADT's;
+ * a read of a port nothing decodes (all-ones). The VM must keep running.
+ */
+static void scen_badports(void)
+{
+	static const uint8_t reset_vals[] = {0x00, 0x02, 0x06, 0xfe, 0xff};
+	uint8_t v;
+
+	for (unsigned typ = 0; typ < 8; typ++)
+		if (typ != VMM_SLP_TYP_S5)
+			tg_outb(VMM_SLEEP_CTL_PORT,
+				(uint8_t)((typ << 2) | VMM_SLP_EN));
+	tg_outb(VMM_SLEEP_CTL_PORT, VMM_SLP_TYP_S5 << 2); /* no SLP_EN */
+	for (unsigned i = 0; i < sizeof(reset_vals); i++)
+		if (reset_vals[i] != VMM_RESET_VALUE)
+			tg_outb(VMM_RESET_PORT, reset_vals[i]);
+	v = tg_inb(0x510);
+	if (v != 0xff)
+		result("badports", FAIL, "port 0x510 read 0x%x", v);
+	else
+		result("badports", PASS,
+		       "still running; port 0x510 reads 0xff");
+}
+
 /* --- Command line ----------------------------------------------------- */
 
 static char cmdline[2048];
@@ -1100,7 +1127,7 @@ static struct scenario scenarios[] = {
     {"reset", scen_reset, false},   {"irq", scen_irq, false},
     {"fault", scen_fault, false},   {"emufail", scen_emufail, false},
     {"triple", scen_triple, false}, {"reboot", scen_reboot, false},
-    {"nodev", scen_nodev, false},
+    {"nodev", scen_nodev, false},   {"badports", scen_badports, false},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 

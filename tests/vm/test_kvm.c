@@ -610,6 +610,26 @@ START_TEST(test_nodev_mmio_rate_limited)
 }
 END_TEST
 
+/* Sleep/reset register values other than the FADT's do nothing; the
+ * guest powers off normally afterwards. */
+START_TEST(test_bad_port_values_ignored)
+{
+	static struct vmrun r;
+
+	if (skip_without_kvm())
+		return;
+	memset(&r, 0, sizeof(r));
+	r.cmdline = "tg.run=badports";
+	r.vcpus = "1";
+	vm_run(&r);
+	assert_exit(&r, 0);
+	assert_line(&r, "TG RESULT badports PASS ");
+	assert_line(&r, "TG DONE pass=1 fail=0 skip=0\n");
+	assert_log(&r, "guest powered off after ");
+	ck_assert_ptr_null(strstr(r.err, "reset"));
+}
+END_TEST
+
 /* ---- Sandbox: a forbidden syscall from each thread kind is SIGSYS ---- */
 
 static void selftest(const char *thread, bool seccomp)
@@ -909,6 +929,7 @@ Suite *kvm_suite(void)
 	tcase_add_test(tc, test_reboot_exits_0);
 	tcase_add_test(tc, test_bad_config_exits_2);
 	tcase_add_test(tc, test_nodev_mmio_rate_limited);
+	tcase_add_test(tc, test_bad_port_values_ignored);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("process");
 	tcase_set_timeout(tc, TIMEOUT_S + 30);
