@@ -7,6 +7,7 @@
  * entry says who needs it.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -146,7 +147,7 @@ static int allow_memory(scmp_filter_ctx ctx)
 /* A filter with the common rules, the device rules and @own. */
 static scmp_filter_ctx ctx_new(const struct rule *own, size_t n)
 {
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 
 	if (!ctx) {
 		vmm_err("seccomp_init failed");
@@ -181,6 +182,49 @@ static const unsigned long tty_ioctls[] = {
     TCSETS,	/* raw mode restored (tcsetattr) */
 };
 
+/* The kind of the thread's filter ("vCPU", "I/O", "main"), for SIGSYS. */
+static _Thread_local const char *sandbox_who;
+
+/* SA_RESETHAND: the raise() below takes the default action (the process
+ * ends with SIGSYS). Only write, ioctl(0, TCSETS) and tgkill, which every
+ * filter allows. */
+static void sys_trap(int sig, siginfo_t *si, void *uc)
+{
+	char msg[128] = "vmm-demo: error: seccomp: the ";
+	size_t n = strlen(msg);
+	const char *who = sandbox_who ? sandbox_who : "?";
+	char num[12];
+	int nr = si->si_syscall, k = 0;
+
+	(void)uc;
+	while (*who && n < 60)
+		msg[n++] = *who++;
+	memcpy(msg + n, " thread made forbidden syscall ", 31);
+	n += 31;
+	if (nr < 0)
+		nr = 0;
+	do
+		num[k++] = (char)('0' + nr % 10);
+	while ((nr /= 10) && k < 11);
+	while (k)
+		msg[n++] = num[--k];
+	msg[n++] = '\n';
+	if (write(STDERR_FILENO, msg, n) < 0) {
+		/* nothing left to tell */
+	}
+	vmm_tty_restore();
+	raise(sig);
+}
+
+void vmm_sandbox_prepare(void)
+{
+	struct sigaction sa = {.sa_sigaction = sys_trap,
+			       .sa_flags = (int)(SA_SIGINFO | SA_RESETHAND)};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSYS, &sa, NULL);
+}
+
 /*
  * Test hook: VMM_DEMO_SECCOMP_SELFTEST=vcpu|io|main makes that thread
  * call socket(), which no filter allows, right after its filter is in:
@@ -209,6 +253,7 @@ static int load(scmp_filter_ctx ctx, int e, const char *who, const char *key)
 		return -1;
 	}
 	vmm_debug("seccomp: %s filter installed", who);
+	sandbox_who = who;
 	selftest(key);
 	return 0;
 }
@@ -237,6 +282,11 @@ int vmm_sandbox_vcpu(const struct vmm *vm, const struct vmm_vcpu *c)
 		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
 		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vm_fd),
 		    SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)KVM_IRQ_LINE));
+	/* The terminal restore of the signal handlers (stdin, TCSETS). */
+	if (!e)
+		e = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     SCMP_A0(SCMP_CMP_EQ, 0),
+				     SCMP_A1(SCMP_CMP_EQ, TCSETS));
 	return load(ctx, e, "vCPU", "vcpu");
 }
 

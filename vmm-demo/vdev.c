@@ -95,7 +95,7 @@ static void vdev_log(void *opaque, enum vmmio_log_level level, const char *msg)
 static struct termios saved_tio;
 static volatile sig_atomic_t tio_saved;
 
-static void tty_restore(void)
+void vmm_tty_restore(void)
 {
 	if (tio_saved)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
@@ -105,7 +105,7 @@ static void tty_restore(void)
  * action; tcsetattr and raise are allowed by every thread's filter. */
 static void tty_signal(int sig)
 {
-	tty_restore();
+	vmm_tty_restore();
 	raise(sig);
 }
 
@@ -121,7 +121,7 @@ static void tty_raw(void)
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
 		return;
 	tio_saved = 1;
-	atexit(tty_restore);
+	atexit(vmm_tty_restore);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 	raw = saved_tio;
@@ -370,7 +370,7 @@ void vmm_vdev_destroy(struct vmm *vm)
 			close(vm->con_in[i]);
 	if (vm->epoll_fd >= 0)
 		close(vm->epoll_fd);
-	tty_restore();
+	vmm_tty_restore();
 }
 
 /* ---- vCPU side: register accesses ---------------------------------- */

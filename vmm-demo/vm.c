@@ -613,6 +613,8 @@ int vmm_run(struct vmm *vm)
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
+	if (vm->cfg->seccomp)
+		vmm_sandbox_prepare();
 	r = pthread_create(&vm->io_thread, NULL, vmm_io_thread, vm);
 	if (r) {
 		vmm_err("I/O thread: %s", strerror(r));

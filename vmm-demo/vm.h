@@ -133,6 +133,9 @@ int vmm_vdev_mmio(struct vmm *vm, uint64_t addr, bool write, uint8_t *data,
 /* The I/O thread. */
 void *vmm_io_thread(void *arg);
 void vmm_vdev_destroy(struct vmm *vm);
+/* Put a terminal stdin back as it was (async-signal-safe; no-op if it
+ * was never made raw). */
+void vmm_tty_restore(void);
 
 /* Milliseconds since vm->t0. */
 double vmm_elapsed_ms(const struct vmm *vm);

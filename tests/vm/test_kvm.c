@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <pty.h>
@@ -635,6 +636,7 @@ END_TEST
 static void selftest(const char *thread, bool seccomp)
 {
 	static struct vmrun r;
+	char want[128];
 
 	memset(&r, 0, sizeof(r));
 	r.cmdline = "tg.run=rng";
@@ -651,8 +653,17 @@ static void selftest(const char *thread, bool seccomp)
 	ck_assert_msg(WIFSIGNALED(r.status) && WTERMSIG(r.status) == SIGSYS,
 		      "%s thread: status 0x%x, want SIGSYS; log:\n%s", thread,
 		      r.status, r.err);
-	/* The SIGSYS is the self-test's socket(), not a later call. */
+	/* The SIGSYS is the self-test's socket(), not a later call, and
+	 * the handler named the thread and the syscall. */
 	assert_log(&r, "seccomp self-test: the ");
+	snprintf(want, sizeof(want),
+		 "vmm-demo: error: seccomp: the %s thread made forbidden "
+		 "syscall %d\n",
+		 !strcmp(thread, "vcpu") ? "vCPU"
+		 : !strcmp(thread, "io") ? "I/O"
+					 : "main",
+		 (int)SYS_socket);
+	assert_log(&r, want);
 	ck_assert_ptr_null(strstr(r.err, "socket() was allowed"));
 	ck_assert_ptr_null(strstr(r.out, "TG DONE"));
 }
@@ -792,6 +803,31 @@ START_TEST(test_stdio_sigterm_restores)
 	status = pty_wait(&p);
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
 		      "status 0x%x, want SIGTERM:\n%s", status, p.out);
+	ck_assert_int_eq(tcgetattr(p.master, &tio), 0);
+	ck_assert_msg((tio.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO),
+		      "terminal left raw: lflag 0x%x", tio.c_lflag);
+	close(p.master);
+}
+END_TEST
+
+/* A forbidden syscall with the console on a terminal: SIGSYS, and the
+ * terminal is restored by the sandbox's handler first. */
+START_TEST(test_stdio_sigsys_restores)
+{
+	static struct ptyrun p;
+	struct termios tio;
+	int status;
+
+	if (skip_without_kvm() || no_seccomp())
+		return;
+	setenv("VMM_DEMO_SECCOMP_SELFTEST", "io", 1);
+	pty_start(&p, "tg.run=console");
+	unsetenv("VMM_DEMO_SECCOMP_SELFTEST");
+	status = pty_wait(&p);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+		      "status 0x%x, want SIGSYS:\n%s", status, p.out);
+	ck_assert_msg(strstr(p.out, "seccomp: the I/O thread made forbidden"),
+		      "%s", p.out);
 	ck_assert_int_eq(tcgetattr(p.master, &tio), 0);
 	ck_assert_msg((tio.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO),
 		      "terminal left raw: lflag 0x%x", tio.c_lflag);
@@ -943,6 +979,7 @@ Suite *kvm_suite(void)
 	tcase_add_test(tc, test_stdio_console_both_ways);
 	tcase_add_test(tc, test_stdio_ctrl_a_x);
 	tcase_add_test(tc, test_stdio_sigterm_restores);
+	tcase_add_test(tc, test_stdio_sigsys_restores);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("sandbox");
 	tcase_set_timeout(tc, TIMEOUT_S + 30);
