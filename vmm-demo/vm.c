@@ -88,9 +88,9 @@ static int kvm_ioctl_checked(int fd, unsigned long req, void *arg,
 	return r;
 }
 
-/* Mask both 8259s: GSI 0-15 would also reach the vCPU through them at
- * vector base 0 (shared/PVM.md); hardware-reduced Linux never programs
- * them, our lines go through the IOAPIC only. */
+/* Mask both 8259s: KVM feeds GSI 0-15 to them too, and unprogrammed they
+ * deliver at vector base 0 (IRQ 5 would arrive as #BR); hardware-reduced
+ * Linux never programs them; our lines go through the IOAPIC only. */
 static int pic_mask(struct vmm *vm)
 {
 	for (unsigned chip = KVM_IRQCHIP_PIC_MASTER;
