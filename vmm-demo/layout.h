@@ -40,7 +40,8 @@
 /* virtio-mmio windows: one per device, VMM_VIRTIO_SIZE apart. */
 #define VMM_VIRTIO_BASE 0xd0000000u
 #define VMM_VIRTIO_SIZE 0x200u
-/* IOAPIC pins 16..23: not shared with the 8259 (see shared/PVM.md). */
+/* IOAPIC pins 16..23: not shared with the 8259s (KVM feeds GSI 0-15 to
+ * them too; vmm-demo masks them, but a guest could unmask them). */
 #define VMM_VIRTIO_IRQ_BASE 16u
 #define VMM_VIRTIO_MAX 8u
 

@@ -10,7 +10,7 @@
  * calls the irq hook once per interrupt it raises and virtio-mmio's
  * InterruptStatus latches the reason, so an edge loses nothing; level
  * lines would need the resamplefd round trip per interrupt, and on PVM
- * the resample fires at delivery anyway (shared/PVM.md). The DSDT
+ * the resample fires at delivery anyway (measured). The DSDT
  * describes the lines as edge, active high, to match.
  *
  * Locking (the library's threading contract): vdev->lock serializes the

@@ -3,7 +3,7 @@
  * vmm-demo tests: Debian's cloud kernel (make guest: build/guest) under
  * vmm-demo. The early-boot tests check what the kernel printed about our
  * boot data: the command line, the e820 map of loader.c, the ACPI tables of
- * acpi.c. On PVM hosts the kernel cannot boot further (shared/PVM.md), so
+ * acpi.c. On PVM hosts the kernel cannot boot further (ring 0 is emulated), so
  * vmm-demo is killed once the lines are there. The full boot (initramfs,
  * virtio-blk write) runs only with hardware virtualization.
  */
@@ -511,7 +511,7 @@ static int hw_virt(char *why, size_t n)
 	if (access("/sys/module/kvm_pvm", F_OK) == 0) {
 		snprintf(why, n,
 			 "host KVM is PVM (kvm_pvm): guest ring 0 runs in "
-			 "KVM's instruction emulator (shared/PVM.md)");
+			 "KVM's instruction emulator");
 		return 0;
 	}
 	f = fopen("/proc/cpuinfo", "r");
