@@ -74,6 +74,7 @@ struct ydev {
 	char *read_only;
 	char *serial;
 	char *engine;
+	char *cache;
 	char *backend;
 	char *rate;
 	char *burst;
@@ -105,6 +106,7 @@ static const cyaml_schema_field_t ydev_fields[] = {
     YSTR("read_only", YOPT, struct ydev, read_only),
     YSTR("serial", YOPT, struct ydev, serial),
     YSTR("engine", YOPT, struct ydev, engine),
+    YSTR("cache", YOPT, struct ydev, cache),
     YSTR("backend", YOPT, struct ydev, backend),
     YSTR("rate", YOPT, struct ydev, rate),
     YSTR("burst", YOPT, struct ydev, burst),
@@ -147,6 +149,7 @@ static const struct {
     {"read_only", offsetof(struct ydev, read_only), K_BLK},
     {"serial", offsetof(struct ydev, serial), K_BLK},
     {"engine", offsetof(struct ydev, engine), K_BLK},
+    {"cache", offsetof(struct ydev, cache), K_BLK},
     {"backend", offsetof(struct ydev, backend), K_CON},
     {"rate", offsetof(struct ydev, rate), K_RNG},
     {"burst", offsetof(struct ydev, burst), K_RNG},
@@ -543,6 +546,20 @@ static int set_irq(struct ctx *c, const struct where *w, const char *s,
 	return 0;
 }
 
+/* cache: on (host page cache) or off (O_DIRECT). */
+static int set_cache(struct ctx *c, const struct where *w, const char *s,
+		     struct vmm_dev_cfg *d)
+{
+	if (!strcmp(s, "on"))
+		d->direct = false;
+	else if (!strcmp(s, "off"))
+		d->direct = true;
+	else
+		return bad(c, w, "cache", "'%s' is not one of on|off",
+			   show(s).s);
+	return 0;
+}
+
 static int set_engine(struct ctx *c, const struct where *w, const char *s,
 		      struct vmm_dev_cfg *d)
 {
@@ -600,6 +617,8 @@ static int file_blk(struct ctx *c, const struct where *w, const struct ydev *y,
 	if (y->serial && set_serial(c, w, y->serial, d))
 		return 2;
 	if (y->engine && set_engine(c, w, y->engine, d))
+		return 2;
+	if (y->cache && set_cache(c, w, y->cache, d))
 		return 2;
 	return 0;
 }
@@ -945,7 +964,7 @@ static const char help_text[] =
     "  --kernel K            kernel: bzImage or ELF vmlinux\n"
     "  --initrd I            initial ramdisk\n"
     "  --cmdline S           kernel command line (at most 4095 bytes)\n"
-    "  --disk PATH[,ro][,serial=ID][,engine=auto|sync|uring]\n"
+    "  --disk PATH[,ro][,serial=ID][,engine=auto|sync|uring][,cache=on|off]\n"
     "                        add a virtio-blk disk (repeatable)\n"
     "  --console stdio|file:PATH|socket:PATH|pty\n"
     "                        add a virtio-console (repeatable)\n"
@@ -986,10 +1005,12 @@ static int flag_disk_opt(struct ctx *c, const struct where *w, char *o,
 				  show(spec).s);
 	else if (!strncmp(o, "engine=", 7))
 		return set_engine(c, w, o + 7, d);
+	else if (!strncmp(o, "cache=", 6))
+		return set_cache(c, w, o + 6, d);
 	else
 		return bad(c, w, NULL,
 			   "unknown option '%s' in '%s' (ro, serial=ID, "
-			   "engine=auto|sync|uring)",
+			   "engine=auto|sync|uring, cache=on|off)",
 			   show(o).s, show(spec).s);
 	return 0;
 }

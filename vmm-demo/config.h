@@ -45,6 +45,7 @@ struct vmm_dev_cfg {
 	bool read_only;
 	char *serial; /* NULL: none */
 	enum vmmio_blk_engine engine;
+	bool direct; /* cache off: O_DIRECT, bypassing the host page cache */
 	/* console */
 	enum vmm_console_kind console;
 	char *console_path;

@@ -177,6 +177,7 @@ START_TEST(test_full_file)
 		       "    read_only: true\n"
 		       "    serial: disk0\n"
 		       "    engine: sync\n"
+		       "    cache: off\n"
 		       "    address: 0xd0000600\n"
 		       "    irq: 20\n"
 		       "  - type: console\n"
@@ -211,6 +212,7 @@ START_TEST(test_full_file)
 	ck_assert(cfg.dev[0].read_only);
 	ck_assert_str_eq(cfg.dev[0].serial, "disk0");
 	ck_assert_int_eq(cfg.dev[0].engine, VMMIO_BLK_ENGINE_SYNC);
+	ck_assert(cfg.dev[0].direct);
 	ck_assert_uint_eq(cfg.dev[0].addr, 0xd0000600);
 	ck_assert_uint_eq(cfg.dev[0].irq, 20);
 
@@ -231,6 +233,7 @@ START_TEST(test_full_file)
 	ck_assert(!cfg.dev[6].read_only);
 	ck_assert_ptr_null(cfg.dev[6].serial);
 	ck_assert_int_eq(cfg.dev[6].engine, VMMIO_BLK_ENGINE_URING);
+	ck_assert(!cfg.dev[6].direct);
 
 	/* The rest in list order around the blk's 0xd0000600 / 20. */
 	static const uint64_t addr[] = {0xd0000600, 0xd0000000, 0xd0000200,
@@ -292,9 +295,9 @@ START_TEST(test_flags_override)
 	    "--vcpus", "4", "--memory", "32", "--kernel", "@D/k2", "--initrd",
 	    "@D/k", "--cmdline", "from flag", "--log-level", "error",
 	    "--no-seccomp", "--cmdline-devices", "--disk",
-	    "@D/disk,ro,serial=abc,engine=sync", "--console", "file:@D/out.log",
-	    "--rng=500", "--disk", "@D/disk", "--console", "socket:@D/s",
-	    "--console", "pty", "--config", "@F"));
+	    "@D/disk,ro,serial=abc,engine=sync,cache=off", "--console",
+	    "file:@D/out.log", "--rng=500", "--disk", "@D/disk", "--console",
+	    "socket:@D/s", "--console", "pty", "--config", "@F"));
 	ck_assert_uint_eq(cfg.vcpus, 4);
 	ck_assert_uint_eq(cfg.memory_mib, 32);
 	assert_path(cfg.kernel, "@D/k2");
@@ -312,6 +315,7 @@ START_TEST(test_flags_override)
 	ck_assert(cfg.dev[1].read_only);
 	ck_assert_str_eq(cfg.dev[1].serial, "abc");
 	ck_assert_int_eq(cfg.dev[1].engine, VMMIO_BLK_ENGINE_SYNC);
+	ck_assert(cfg.dev[1].direct);
 	ck_assert_int_eq(cfg.dev[2].kind, VMM_DEV_CONSOLE);
 	ck_assert_int_eq(cfg.dev[2].console, VMM_CONSOLE_FILE);
 	assert_path(cfg.dev[2].console_path, "@D/out.log");
@@ -320,6 +324,7 @@ START_TEST(test_flags_override)
 	ck_assert_int_eq(cfg.dev[4].kind, VMM_DEV_BLK);
 	ck_assert(!cfg.dev[4].read_only);
 	ck_assert_int_eq(cfg.dev[4].engine, VMMIO_BLK_ENGINE_AUTO);
+	ck_assert(!cfg.dev[4].direct);
 	ck_assert_int_eq(cfg.dev[5].console, VMM_CONSOLE_SOCKET);
 	assert_path(cfg.dev[5].console_path, "@D/s");
 	ck_assert_int_eq(cfg.dev[6].console, VMM_CONSOLE_PTY);
@@ -573,6 +578,12 @@ static const struct bad_row {
      {0},
      "vmm-demo: @F:5: devices[0].engine: 'fast' is not one of "
      "auto|sync|uring\n"},
+    {"kernel: k\ndevices:\n  - type: blk\n    path: disk\n    cache: no\n",
+     {0},
+     "vmm-demo: @F:5: devices[0].cache: 'no' is not one of on|off\n"},
+    {"kernel: k\ndevices:\n  - type: rng\n    cache: off\n",
+     {0},
+     "vmm-demo: @F:4: devices[0].cache: does not apply to type rng\n"},
     {"kernel: k\ndevices:\n  - type: console\n    backend: tty\n",
      {0},
      "vmm-demo: @F:4: devices[0].backend: 'tty' is not one of "
@@ -635,7 +646,10 @@ static const struct bad_row {
     {NULL,
      {"--kernel", "@D/k", "--disk", "@D/disk,rx"},
      "vmm-demo: --disk: unknown option 'rx' in '@D/disk,rx' (ro, "
-     "serial=ID, engine=auto|sync|uring)\n"},
+     "serial=ID, engine=auto|sync|uring, cache=on|off)\n"},
+    {NULL,
+     {"--kernel", "@D/k", "--disk", "@D/disk,cache=none"},
+     "vmm-demo: --disk: 'none' is not one of on|off\n"},
     {NULL,
      {"--kernel", "@D/k", "--disk", "@D/disk,"},
      "vmm-demo: --disk: empty option in '@D/disk,'\n"},
@@ -855,7 +869,7 @@ START_TEST(test_help_version)
 	    "%s", text);
 	ck_assert_ptr_nonnull(
 	    strstr(text, "  --disk PATH[,ro][,serial=ID][,engine=auto|sync|"
-			 "uring]\n"));
+			 "uring][,cache=on|off]\n"));
 	ck_assert_ptr_nonnull(strstr(text, "--rng[=RATE]"));
 	ck_assert_ptr_nonnull(strstr(text, "--console stdio|file:PATH|"
 					   "socket:PATH|pty\n"));
