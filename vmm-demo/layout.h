@@ -4,7 +4,11 @@
  * tables, KVM setup, the test guest). Plain constants only, so the
  * freestanding test guest can include it too.
  *
- *   0x000500  GDT (null, 64-bit code 0x10, data 0x18)
+ *   0x000500  GDT (null, 32-bit code 0x08 for PVH only, 64-bit code 0x10,
+ *             data 0x18)
+ *   0x006000  PVH boot only: struct hvm_start_info, at 0x006040 the module
+ *             list (the initrd), at 0x006080 the memory map (the e820
+ *             entries of the zero page, up to VMM_PVH_MEMMAP_MAX)
  *   0x007000  zero page (struct boot_params)
  *   0x009000  PML4, 0x00a000 PDPT, 0x00b000.. 4 PDs: 0..4 GiB identity
  *             mapped with 2 MiB pages (the MMIO hole included)
@@ -18,6 +22,10 @@
 #define VMM_LAYOUT_H
 
 #define VMM_GDT_ADDR 0x500
+#define VMM_PVH_INFO_ADDR 0x6000
+#define VMM_PVH_MODLIST_ADDR 0x6040
+#define VMM_PVH_MEMMAP_ADDR 0x6080
+#define VMM_PVH_MEMMAP_MAX 8
 #define VMM_BOOT_PARAMS_ADDR 0x7000
 #define VMM_PML4_ADDR 0x9000
 #define VMM_PDPT_ADDR 0xa000
@@ -33,7 +41,8 @@
 #define VMM_LOW_RAM_MAX 0xc0000000ull	 /* 3 GiB */
 #define VMM_HIGH_RAM_ADDR 0x100000000ull /* 4 GiB */
 
-/* GDT selectors loaded for 64-bit entry. */
+/* GDT selectors loaded for 64-bit entry (32-bit code: PVH entry). */
+#define VMM_SEL_CODE32 0x08
 #define VMM_SEL_CODE64 0x10
 #define VMM_SEL_DATA 0x18
 

@@ -15,9 +15,20 @@
  * as physical) and must land in a loaded segment's file bytes. Absent note:
  * ap_entry 0. A type-1 LIBVMMIO note whose descsz is not 8 is an error;
  * other types are ignored.
+ *
+ * PVH (Xen's x86 HVM direct boot ABI, as QEMU and Firecracker use it): an
+ * ELF kernel with a note named "Xen" (namesz 4) of type 18
+ * (XEN_ELFNOTE_PHYS32_ENTRY) whose 4- or 8-byte descriptor is a physical
+ * address inside a loaded segment's file bytes is started there in 32-bit
+ * protected mode, paging off, ebx = struct hvm_start_info (version 1:
+ * command line, initrd as module 0, RSDP, memory map). Any other descsz is
+ * an error. The first note of each kind counts. Except a Linux vmlinux
+ * (it has "Linux" notes): it carries a PVH note too, but is entered
+ * through the 64-bit boot protocol like the bzImage.
  */
 #include <asm/bootparam.h>
 #include <asm/e820.h>
+#include <assert.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -79,13 +90,63 @@ _Static_assert(sizeof(struct boot_e820_entry) == 20, "e820 entry");
 #define NOTE_MAX (1u << 20)
 #define NOTE_NAME "LIBVMMIO"
 #define NOTE_TYPE_AP_ENTRY 1u
+#define XEN_NOTE_NAME "Xen"
+/* A Linux vmlinux carries "Linux" notes (and a PVH note too): it boots
+ * through the x86 64-bit boot protocol (boot.rst), never PVH. */
+#define LINUX_NOTE_NAME "Linux"
+#define XEN_ELFNOTE_PHYS32_ENTRY 18u
 
 /* Page-table and GDT bits (Intel SDM vol. 3, 4.5 and 3.4.5). */
 #define PTE_P 0x1ull
 #define PTE_RW 0x2ull
 #define PTE_PS 0x80ull
+#define GDT_CODE32 0x00cf9b000000ffffull
 #define GDT_CODE64 0x00af9b000000ffffull
 #define GDT_DATA 0x00cf93000000ffffull
+
+/*
+ * PVH start info, version 1 (layout of Xen's public header
+ * arch-x86/hvm/start_info.h; no system header carries it). The memory map
+ * types are the e820 ones.
+ */
+#define XEN_HVM_START_MAGIC_VALUE 0x336ec578u
+#define PVH_VERSION 1u
+struct hvm_start_info {
+	uint32_t magic;
+	uint32_t version;
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;
+	uint64_t cmdline_paddr;
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+struct hvm_memmap_table_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct hvm_start_info) == 56, "hvm_start_info");
+_Static_assert(sizeof(struct hvm_modlist_entry) == 32, "hvm_modlist_entry");
+_Static_assert(sizeof(struct hvm_memmap_table_entry) == 24, "memmap entry");
+_Static_assert(VMM_PVH_INFO_ADDR + sizeof(struct hvm_start_info) <=
+		       VMM_PVH_MODLIST_ADDR &&
+		   VMM_PVH_MODLIST_ADDR + sizeof(struct hvm_modlist_entry) <=
+		       VMM_PVH_MEMMAP_ADDR &&
+		   VMM_PVH_MEMMAP_ADDR +
+			   VMM_PVH_MEMMAP_MAX *
+			       sizeof(struct hvm_memmap_table_entry) <=
+		       VMM_BOOT_PARAMS_ADDR,
+	       "PVH area overlaps");
 
 struct ld {
 	const struct vmm_ram *ram;
@@ -96,6 +157,8 @@ struct ld {
 	uint64_t fsize;
 	uint64_t low_end; /* end of RAM region 0 */
 	uint64_t entry, ap_entry, kernel_end;
+	uint64_t ap_raw, pvh_raw; /* note descriptors, not yet checked */
+	bool have_ap, have_pvh, have_linux;
 	uint64_t initrd_top;  /* first byte the initrd may not occupy */
 	uint64_t cmdline_max; /* bytes, without the NUL */
 	struct boot_params bp;
@@ -353,24 +416,29 @@ static int load_bzimage(struct ld *ld)
 	return 0;
 }
 
+/* Whether physical @p lies in a PT_LOAD's file bytes. */
+static bool elf_loaded(const Elf64_Phdr *ph, unsigned n, uint64_t p)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (ph[i].p_type == PT_LOAD && p >= ph[i].p_paddr &&
+		    p - ph[i].p_paddr < ph[i].p_filesz)
+			return true;
+	return false;
+}
+
 /* e_entry and the note's address: virtual inside a PT_LOAD, else physical. */
 static int elf_phys(struct ld *ld, const Elf64_Phdr *ph, unsigned n,
 		    const char *what, uint64_t addr, uint64_t *phys)
 {
 	uint64_t p = addr;
-	unsigned i;
 
-	for (i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++)
 		if (ph[i].p_type == PT_LOAD && addr >= ph[i].p_vaddr &&
 		    addr - ph[i].p_vaddr < ph[i].p_memsz) {
 			p = addr - ph[i].p_vaddr + ph[i].p_paddr;
 			break;
 		}
-	for (i = 0; i < n; i++)
-		if (ph[i].p_type == PT_LOAD && p >= ph[i].p_paddr &&
-		    p - ph[i].p_paddr < ph[i].p_filesz)
-			break;
-	if (i == n)
+	if (!elf_loaded(ph, n, p))
 		return fail(ld,
 			    "kernel %s: %s 0x%llx (physical 0x%llx) outside "
 			    "the loaded segments",
@@ -417,15 +485,53 @@ static int elf_segment(struct ld *ld, const Elf64_Phdr *ph, unsigned i)
 	return 0;
 }
 
+static bool note_is(const Elf64_Nhdr *nh, const uint8_t *name, const char *want,
+		    size_t wantsz, uint32_t type)
+{
+	return nh->n_namesz == wantsz && nh->n_type == type &&
+	       !memcmp(name, want, wantsz);
+}
+
+/* Record the first LIBVMMIO and the first PVH descriptor. */
+static int note_take(struct ld *ld, const Elf64_Nhdr *nh, const uint8_t *name,
+		     const uint8_t *desc)
+{
+	if (note_is(nh, name, NOTE_NAME, sizeof(NOTE_NAME),
+		    NOTE_TYPE_AP_ENTRY)) {
+		if (nh->n_descsz != 8)
+			return fail(ld,
+				    "kernel %s: LIBVMMIO note: descsz %u, "
+				    "want 8",
+				    ld->cfg->kernel, nh->n_descsz);
+		if (!ld->have_ap)
+			memcpy(&ld->ap_raw, desc, 8);
+		ld->have_ap = true;
+	} else if (nh->n_namesz == sizeof(LINUX_NOTE_NAME) &&
+		   !memcmp(name, LINUX_NOTE_NAME, sizeof(LINUX_NOTE_NAME))) {
+		ld->have_linux = true;
+	} else if (note_is(nh, name, XEN_NOTE_NAME, sizeof(XEN_NOTE_NAME),
+			   XEN_ELFNOTE_PHYS32_ENTRY)) {
+		if (nh->n_descsz != 4 && nh->n_descsz != 8)
+			return fail(ld,
+				    "kernel %s: PVH note (Xen, type 18): "
+				    "descsz %u, want 4 or 8",
+				    ld->cfg->kernel, nh->n_descsz);
+		if (!ld->have_pvh)
+			memcpy(&ld->pvh_raw, desc, nh->n_descsz);
+		ld->have_pvh = true;
+	}
+	return 0;
+}
+
 /*
  * The note at @off of @buf (ELF gABI layout: descriptor at the note start
  * + 12 + namesz rounded up to @align, next note after the descriptor
- * rounded up likewise). Returns 1 and advances @off past a note that is not
- * ours, 2 with @desc set for ours, 0 at the end or at a malformed note
- * (the rest is ignored), -1 for a malformed LIBVMMIO note.
+ * rounded up likewise). Returns 1 and advances @off past it, 0 at the end
+ * or at a malformed note (the rest is ignored), -1 for a malformed note of
+ * ours.
  */
 static int elf_note(struct ld *ld, const uint8_t *buf, uint64_t len,
-		    uint64_t align, uint64_t *off, uint64_t *desc)
+		    uint64_t align, uint64_t *off)
 {
 	Elf64_Nhdr nh;
 	uint64_t name_at = *off + sizeof(nh), desc_at, end;
@@ -438,52 +544,52 @@ static int elf_note(struct ld *ld, const uint8_t *buf, uint64_t len,
 	if (desc_at > len || nh.n_descsz > len - desc_at)
 		return 0;
 	*off = end < len ? end : len;
-	if (nh.n_namesz != sizeof(NOTE_NAME) ||
-	    nh.n_type != NOTE_TYPE_AP_ENTRY ||
-	    memcmp(buf + name_at, NOTE_NAME, sizeof(NOTE_NAME)))
-		return 1;
-	if (nh.n_descsz != 8)
-		return fail(ld, "kernel %s: LIBVMMIO note: descsz %u, want 8",
-			    ld->cfg->kernel, nh.n_descsz);
-	memcpy(desc, buf + desc_at, 8);
-	return 2;
+	if (note_take(ld, &nh, buf + name_at, buf + desc_at) < 0)
+		return -1;
+	return 1;
 }
 
-static int elf_notes(struct ld *ld, const Elf64_Phdr *ph, unsigned n,
-		     uint64_t *ap)
+static int elf_note_seg(struct ld *ld, const Elf64_Phdr *ph, unsigned i)
 {
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t off = 0, fend, align = ph[i].p_align == 8 ? 8 : 4;
-		uint8_t *buf;
-		int r = 1;
+	uint64_t off = 0, fend, align = ph->p_align == 8 ? 8 : 4;
+	uint8_t *buf;
+	int r = 1;
 
-		if (ph[i].p_type != PT_NOTE)
-			continue;
-		if (ph[i].p_filesz > NOTE_MAX ||
-		    __builtin_add_overflow(ph[i].p_offset, ph[i].p_filesz,
-					   &fend) ||
-		    fend > ld->fsize)
-			return fail(ld,
-				    "kernel %s: note segment %u: 0x%llx+0x%llx "
-				    "past end of file or over 1 MiB",
-				    ld->cfg->kernel, i,
-				    (unsigned long long)ph[i].p_offset,
-				    (unsigned long long)ph[i].p_filesz);
-		buf = malloc(ph[i].p_filesz + 1);
-		if (!buf)
-			return fail(ld, "kernel %s: out of memory",
-				    ld->cfg->kernel);
-		if (rd(ld, "kernel", ld->cfg->kernel, ld->fd, ph[i].p_offset,
-		       buf, ph[i].p_filesz) < 0)
-			r = -1;
-		while (r == 1)
-			r = elf_note(ld, buf, ph[i].p_filesz, align, &off, ap);
-		free(buf);
-		if (r < 0)
+	if (ph->p_filesz > NOTE_MAX ||
+	    __builtin_add_overflow(ph->p_offset, ph->p_filesz, &fend) ||
+	    fend > ld->fsize)
+		return fail(ld,
+			    "kernel %s: note segment %u: 0x%llx+0x%llx past "
+			    "end of file or over 1 MiB",
+			    ld->cfg->kernel, i,
+			    (unsigned long long)ph->p_offset,
+			    (unsigned long long)ph->p_filesz);
+	buf = malloc(ph->p_filesz + 1);
+	if (!buf)
+		return fail(ld, "kernel %s: out of memory", ld->cfg->kernel);
+	if (rd(ld, "kernel", ld->cfg->kernel, ld->fd, ph->p_offset, buf,
+	       ph->p_filesz) < 0)
+		r = -1;
+	while (r == 1 && !(ld->have_ap && ld->have_pvh))
+		r = elf_note(ld, buf, ph->p_filesz, align, &off);
+	free(buf);
+	return r < 0 ? -1 : 0;
+}
+
+static int elf_notes(struct ld *ld, const Elf64_Phdr *ph, unsigned n)
+{
+	for (unsigned i = 0; i < n && !(ld->have_ap && ld->have_pvh); i++)
+		if (ph[i].p_type == PT_NOTE && elf_note_seg(ld, &ph[i], i) < 0)
 			return -1;
-		if (r == 2)
-			return elf_phys(ld, ph, n, "LIBVMMIO entry", *ap, ap);
-	}
+	if (ld->have_ap && elf_phys(ld, ph, n, "LIBVMMIO entry", ld->ap_raw,
+				    &ld->ap_entry) < 0)
+		return -1;
+	/* The PVH entry is physical by definition: no vaddr translation. */
+	if (ld->have_pvh && !elf_loaded(ph, n, ld->pvh_raw))
+		return fail(ld,
+			    "kernel %s: PVH entry 0x%llx outside the loaded "
+			    "segments",
+			    ld->cfg->kernel, (unsigned long long)ld->pvh_raw);
 	return 0;
 }
 
@@ -571,7 +677,7 @@ static int load_elf(struct ld *ld)
 		goto out_free_ph;
 	}
 	if (elf_phys(ld, ph, eh.e_phnum, "entry", eh.e_entry, &ld->entry) < 0 ||
-	    elf_notes(ld, ph, eh.e_phnum, &ld->ap_entry) < 0)
+	    elf_notes(ld, ph, eh.e_phnum) < 0)
 		goto out_free_ph;
 	elf_zero_page(ld);
 	r = 0;
@@ -685,15 +791,62 @@ static void build_e820(struct ld *ld)
 		e820_add(&ld->bp, ram->r[1].gpa, ram->r[1].size, E820_RAM);
 }
 
-/* GDT and 0..4 GiB identity map with 2 MiB pages (no 1 GiB pages here). */
+/*
+ * PVH: start info, module list and memory map at VMM_PVH_INFO_ADDR (the
+ * zero page is written too; a PVH kernel just does not look at it).
+ */
+static void write_pvh(struct ld *ld, const struct vmm_boot_info *out)
+{
+	struct hvm_start_info si = {
+	    .magic = XEN_HVM_START_MAGIC_VALUE,
+	    .version = PVH_VERSION,
+	    .cmdline_paddr = VMM_CMDLINE_ADDR,
+	    .rsdp_paddr = ld->cfg->rsdp,
+	    .memmap_paddr = VMM_PVH_MEMMAP_ADDR,
+	    .memmap_entries = ld->bp.e820_entries,
+	};
+	struct hvm_memmap_table_entry mm[VMM_PVH_MEMMAP_MAX] = {{0}};
+
+	_Static_assert(E820_RAM == 1 && E820_RESERVED == 2, "PVH memmap types");
+	assert(ld->bp.e820_entries <= VMM_PVH_MEMMAP_MAX);
+	for (unsigned i = 0; i < ld->bp.e820_entries; i++) {
+		struct boot_e820_entry e;
+
+		memcpy(&e, &ld->bp.e820_table[i], sizeof(e));
+		mm[i] = (struct hvm_memmap_table_entry){
+		    .addr = e.addr, .size = e.size, .type = e.type};
+	}
+	memcpy(vmm_gpa(ld->ram, VMM_PVH_MEMMAP_ADDR, sizeof(mm)), mm,
+	       sizeof(mm));
+	if (out->initrd_size) {
+		struct hvm_modlist_entry mod = {.paddr = out->initrd_addr,
+						.size = out->initrd_size};
+
+		memcpy(vmm_gpa(ld->ram, VMM_PVH_MODLIST_ADDR, sizeof(mod)),
+		       &mod, sizeof(mod));
+		si.nr_modules = 1;
+		si.modlist_paddr = VMM_PVH_MODLIST_ADDR;
+	}
+	memcpy(vmm_gpa(ld->ram, VMM_PVH_INFO_ADDR, sizeof(si)), &si,
+	       sizeof(si));
+}
+
+/*
+ * GDT and 0..4 GiB identity map with 2 MiB pages (no 1 GiB pages here).
+ * The 32-bit code descriptor only for PVH: the 64-bit paths keep slot 1
+ * null.
+ */
 static void write_tables(struct ld *ld)
 {
-	const uint64_t gdt[4] = {0, 0, GDT_CODE64, GDT_DATA};
+	const uint64_t gdt[4] = {
+	    0, ld->have_pvh && !ld->have_linux ? GDT_CODE32 : 0, GDT_CODE64,
+	    GDT_DATA};
 	uint64_t *pml4 = vmm_gpa(ld->ram, VMM_PML4_ADDR, PAGE);
 	uint64_t *pdpt = vmm_gpa(ld->ram, VMM_PDPT_ADDR, PAGE);
 	uint64_t *pd = vmm_gpa(ld->ram, VMM_PD_ADDR, 4 * PAGE);
 
-	_Static_assert(VMM_SEL_CODE64 == 2 * 8 && VMM_SEL_DATA == 3 * 8,
+	_Static_assert(VMM_SEL_CODE32 == 1 * 8 && VMM_SEL_CODE64 == 2 * 8 &&
+			   VMM_SEL_DATA == 3 * 8,
 		       "GDT slots");
 	memcpy(vmm_gpa(ld->ram, VMM_GDT_ADDR, sizeof(gdt)), gdt, sizeof(gdt));
 	memset(pml4, 0, PAGE);
@@ -726,6 +879,12 @@ int vmm_load_linux(const struct vmm_ram *ram, const struct vmm_boot_cfg *cfg,
 	memcpy(vmm_gpa(ram, VMM_BOOT_PARAMS_ADDR, sizeof(ld.bp)), &ld.bp,
 	       sizeof(ld.bp));
 	write_tables(&ld);
+	if (ld.have_pvh && !ld.have_linux) {
+		write_pvh(&ld, out);
+		out->pvh = true;
+		out->pvh_entry = ld.pvh_raw;
+		out->pvh_start_info = VMM_PVH_INFO_ADDR;
+	}
 	out->entry = ld.entry;
 	out->boot_params = VMM_BOOT_PARAMS_ADDR;
 	out->ap_entry = ld.ap_entry;

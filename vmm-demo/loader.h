@@ -3,6 +3,7 @@
 #ifndef VMM_LOADER_H
 #define VMM_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,13 @@ struct vmm_boot_info {
 	const char *format;   /* "bzImage" or "ELF" */
 	uint64_t kernel_end;  /* first byte past the loaded image */
 	uint64_t initrd_addr, initrd_size;
+	/*
+	 * PVH boot (an ELF with a Xen PHYS32_ENTRY note): the BSP starts at
+	 * pvh_entry in 32-bit protected mode, paging off, ebx =
+	 * pvh_start_info; entry is then unused.
+	 */
+	bool pvh;
+	uint64_t pvh_entry, pvh_start_info;
 };
 
 /*
@@ -41,8 +49,10 @@ struct vmm_boot_info {
  * Documentation/arch/x86/boot.rst, fill the zero page at
  * VMM_BOOT_PARAMS_ADDR (e820 map from @ram, command line, initrd,
  * acpi_rsdp_addr), and write the GDT and identity page tables of
- * layout.h. Returns 0, or -1 with a message naming the file and the bad
- * value in @err.
+ * layout.h. An ELF kernel with a PVH note also gets struct hvm_start_info
+ * at VMM_PVH_INFO_ADDR (same memory map, command line, initrd as module 0,
+ * RSDP) and @out->pvh set. Returns 0, or -1 with a message naming the file
+ * and the bad value in @err.
  */
 int vmm_load_linux(const struct vmm_ram *ram, const struct vmm_boot_cfg *cfg,
 		   struct vmm_boot_info *out, char *err, size_t errlen);

@@ -189,47 +189,77 @@ out:
 	return r;
 }
 
-/* 64-bit long mode with the loader's GDT and identity page tables. */
-static int regs_setup(struct vmm *vm, struct vmm_vcpu *c, uint64_t entry)
+/* A flat 4 GiB segment of the loader's GDT. */
+static struct kvm_segment flat_seg(uint16_t sel, uint8_t type, bool code64)
 {
-	struct kvm_segment code = {
+	struct kvm_segment s = {
 	    .base = 0,
 	    .limit = 0xffffffff,
-	    .selector = VMM_SEL_CODE64,
-	    .type = 11,
+	    .selector = sel,
+	    .type = type,
 	    .present = 1,
 	    .s = 1,
-	    .l = 1,
 	    .g = 1,
 	};
-	struct kvm_segment data = code;
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
 
-	data.selector = VMM_SEL_DATA;
-	data.type = 3;
-	data.l = 0;
-	data.db = 1;
+	if (code64)
+		s.l = 1;
+	else
+		s.db = 1;
+	return s;
+}
+
+/*
+ * 64-bit long mode with the loader's GDT and identity page tables, or for
+ * @pvh the PVH entry state (Xen's HVM direct boot ABI): 32-bit protected
+ * mode, paging off, CR4 and EFER clear, flat 4 GiB code and data.
+ */
+static int sregs_setup(struct vmm_vcpu *c, bool pvh)
+{
+	struct kvm_segment data = flat_seg(VMM_SEL_DATA, 3, false);
+	struct kvm_sregs sregs;
+
 	if (kvm_ioctl_checked(c->fd, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS") <
 	    0)
 		return -1;
-	sregs.cs = code;
+	sregs.cs = pvh ? flat_seg(VMM_SEL_CODE32, 11, false)
+		       : flat_seg(VMM_SEL_CODE64, 11, true);
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 	sregs.gdt.base = VMM_GDT_ADDR;
 	sregs.gdt.limit = 4 * 8 - 1;
-	sregs.cr0 = 0x80000001u | 0x10u | 0x20u; /* PG PE ET NE */
-	sregs.cr3 = VMM_PML4_ADDR;
-	sregs.cr4 = 0x20u;   /* PAE */
-	sregs.efer = 0x500u; /* LME LMA */
-	if (kvm_ioctl_checked(c->fd, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS") <
-	    0)
+	if (pvh) {
+		sregs.cr0 = 0x1u | 0x10u; /* PE ET */
+		sregs.cr3 = 0;
+		sregs.cr4 = 0;
+		sregs.efer = 0;
+	} else {
+		sregs.cr0 = 0x80000001u | 0x10u | 0x20u; /* PG PE ET NE */
+		sregs.cr3 = VMM_PML4_ADDR;
+		sregs.cr4 = 0x20u;   /* PAE */
+		sregs.efer = 0x500u; /* LME LMA */
+	}
+	return kvm_ioctl_checked(c->fd, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+}
+
+/* The PVH BSP gets ebx = start info and no stack; 64-bit entries get rsi =
+ * zero page, rdi = vCPU index and a stack. */
+static int regs_setup(struct vmm *vm, struct vmm_vcpu *c, uint64_t entry,
+		      bool pvh)
+{
+	struct kvm_regs regs;
+
+	if (sregs_setup(c, pvh) < 0)
 		return -1;
 	memset(&regs, 0, sizeof(regs));
 	regs.rflags = 2;
 	regs.rip = entry;
-	regs.rsi = vm->boot.boot_params;
-	regs.rsp = VMM_BOOT_STACK_ADDR;
-	regs.rdi = c->idx;
+	if (pvh) {
+		regs.rbx = vm->boot.pvh_start_info;
+	} else {
+		regs.rsi = vm->boot.boot_params;
+		regs.rsp = VMM_BOOT_STACK_ADDR;
+		regs.rdi = c->idx;
+	}
 	return kvm_ioctl_checked(c->fd, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
@@ -262,11 +292,15 @@ static int vcpus_create(struct vmm *vm)
 		if (cpuid_setup(vm, c) < 0)
 			return -1;
 		/* Secondaries wait for INIT/SIPI unless the guest named an
-		 * entry for them (the test guest's LIBVMMIO note). */
-		if (i == 0 && regs_setup(vm, c, vm->boot.entry) < 0)
+		 * entry for them (the test guest's LIBVMMIO note): they start
+		 * in 64-bit mode even when the BSP starts the PVH way. */
+		if (i == 0 && regs_setup(vm, c,
+					 vm->boot.pvh ? vm->boot.pvh_entry
+						      : vm->boot.entry,
+					 vm->boot.pvh) < 0)
 			return -1;
 		if (i > 0 && vm->boot.ap_entry &&
-		    regs_setup(vm, c, vm->boot.ap_entry) < 0)
+		    regs_setup(vm, c, vm->boot.ap_entry, false) < 0)
 			return -1;
 		if (i > 0 && vm->boot.ap_entry) {
 			struct kvm_mp_state mp = {KVM_MP_STATE_RUNNABLE};
@@ -412,8 +446,10 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 		return -2;
 	}
 	vm->linux_guest = vm->boot.ap_entry == 0;
-	vmm_info("%s %s loaded, entry 0x%llx%s", vm->boot.format, cfg->kernel,
-		 (unsigned long long)vm->boot.entry,
+	vmm_info("%s %s loaded, entry 0x%llx%s%s", vm->boot.format, cfg->kernel,
+		 (unsigned long long)(vm->boot.pvh ? vm->boot.pvh_entry
+						   : vm->boot.entry),
+		 vm->boot.pvh ? " (PVH: 32-bit, start info in ebx)" : "",
 		 vm->boot.ap_entry
 		     ? " (test guest: secondaries start in 64-bit "
 		       "mode)"

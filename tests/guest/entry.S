@@ -131,6 +131,35 @@ tg_entry:
 	xorl %edi, %edi
 	jmp cpu_setup
 
+	/*
+	 * PVH entry (the Xen note below; QEMU's -kernel and vmm-demo use
+	 * it): 32-bit protected mode, paging off, flat segments, no stack,
+	 * ebx = struct hvm_start_info. Straight into long mode with our own
+	 * page tables, then the BSP path above.
+	 */
+	.code32
+	.globl tg_pvh_entry
+tg_pvh_entry:
+	movw $VMM_MARKER_PORT, %dx
+	movb $'T', %al
+	outb %al, %dx
+	movl %ebx, tg_pvh_info
+	movl $pml4, %eax
+	movl %eax, %cr3
+	movl $0x20, %eax		/* CR4.PAE */
+	movl %eax, %cr4
+	movl $0xc0000080, %ecx		/* EFER.LME */
+	movl $0x100, %eax
+	xorl %edx, %edx
+	wrmsr
+	movl $0x80000031, %eax		/* CR0: PG NE ET PE */
+	movl %eax, %cr0
+	lgdt gdt_desc			/* 32-bit form: base = low half */
+	ljmp $KCODE, $1f
+	.code64
+1:	xorl %edi, %edi
+	jmp cpu_setup
+
 	/* Secondary vCPUs (LIBVMMIO note): rdi = index 1, 2, ... */
 	.globl tg_ap_entry
 tg_ap_entry:
@@ -263,6 +292,21 @@ exc_common:
 	call tg_exception
 	jmp park
 
+/*
+ * --- The PVH note (XEN_ELFNOTE_PHYS32_ENTRY): 32-bit physical entry ------
+ * First in the note segment: QEMU 7.2 reads 8 bytes at the descriptor and
+ * keeps the low 32 bits.
+ */
+	.section .note.pvh, "a", @note
+	.balign 4
+	.long 4				/* namesz, with the NUL */
+	.long 4				/* descsz */
+	.long 18			/* type: XEN_ELFNOTE_PHYS32_ENTRY */
+	.asciz "Xen"
+	.balign 4
+	.long tg_pvh_entry
+	.balign 4
+
 /* --- The LIBVMMIO note: where vmm-demo starts secondary vCPUs ---------- */
 	.section .note.libvmmio, "a", @note
 	.balign 4
@@ -277,8 +321,10 @@ exc_common:
 /* --- State written by ring 0 (in .data: no reliance on .bss zeroing) -- */
 	.data
 	.balign 8
-	.globl tg_boot_params, tg_apic_id, tg_irq_count
+	.globl tg_boot_params, tg_pvh_info, tg_apic_id, tg_irq_count
 tg_boot_params:
+	.quad 0
+tg_pvh_info:
 	.quad 0
 tg_apic_id:
 	.fill TG_MAXCPU, 4, 0xffffffff
@@ -287,9 +333,10 @@ tg_irq_count:
 
 /*
  * Page tables: 0..1 GiB user-accessible (RAM; page 0 left unmapped to
- * catch NULL), the 2 MiB at VMM_VIRTIO_BASE user-accessible and uncached,
- * the IOAPIC and LAPIC pages supervisor-only and uncached, the rest of
- * the 4 GiB not present.
+ * catch NULL), the 2 MiB at VMM_VIRTIO_BASE and the 2 MiB holding QEMU
+ * microvm's virtio-mmio windows user-accessible and uncached, the IOAPIC
+ * and LAPIC pages supervisor-only and uncached, the rest of the 4 GiB not
+ * present.
  */
 	.section .data.pt, "aw"
 	.balign 4096
@@ -313,7 +360,7 @@ pd3:
 	.set i, 0
 	.rept 512
 	.set pa, 0xc0000000 + (i << 21)
-	.if pa == (TG_VIRTIO_BASE & ~0x1fffff)
+	.if (pa == (TG_VIRTIO_BASE & ~0x1fffff)) || (pa == (TG_VIRTIO_QEMU & ~0x1fffff))
 	.quad pa | 0x9f			/* P RW U PWT PCD PS */
 	.elseif (pa == (TG_IOAPIC & ~0x1fffff)) || (pa == (TG_LAPIC & ~0x1fffff))
 	.quad pa | 0x9b			/* P RW PWT PCD PS, ring 0 only */

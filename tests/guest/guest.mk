@@ -13,8 +13,8 @@ TG_CFLAGS := -std=c11 -m64 -O2 -g -ffreestanding -fno-builtin -nostdlib \
 	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wimplicit-fallthrough -Wundef \
 	-Iinclude -MMD -MP
-TG_SRCS := tests/guest/main.c tests/guest/lib.c src/driver.c \
-	src/driver_mmio.c
+TG_SRCS := tests/guest/main.c tests/guest/lib.c tests/guest/bench.c \
+	src/driver.c src/driver_mmio.c
 TG_OBJS := $(TG_SRCS:%.c=$(TG_OUT)/%.o) $(TG_OUT)/tests/guest/entry.o
 
 $(TG_OUT)/%.o: %.c

@@ -15,6 +15,7 @@
 #include <vmmio/driver.h>
 
 #include "../../vmm-demo/layout.h"
+#include "bench.h"
 #include "tg.h"
 
 _Static_assert(TG_VIRTIO_BASE == VMM_VIRTIO_BASE, "layout.h changed");
@@ -26,9 +27,16 @@ _Static_assert(TG_MAXDEV == 1 << TG_MAXDEV_SHIFT, "tg_asm.h");
 #define BIT(n) (1ull << (n))
 /* Virtio-mmio windows ring 3 may touch: the user-mapped 2 MiB page. */
 #define WIN_END (TG_VIRTIO_BASE + 0x200000u)
+/* QEMU microvm's windows: the 2 MiB page entry.S maps for them. */
+#define QWIN_BASE (TG_VIRTIO_QEMU & ~0x1fffffu)
+#define QWIN_END (QWIN_BASE + 0x200000u)
 /* Zero page fields (Documentation/arch/x86/zero-page.rst). */
 #define BP_EXT_CMD_LINE_PTR 0x0c8
 #define BP_CMD_LINE_PTR 0x228
+/* struct hvm_start_info (Xen's arch-x86/hvm/start_info.h): PVH boot. */
+#define PVH_MAGIC 0x336ec578u
+#define PVH_CMDLINE_PADDR 24
+#define PVH_INFO_SIZE 56
 /* RAM ring 3 can read (guest.ld / entry.S map 0..1 GiB). */
 #define RAM_MAPPED 0x40000000u
 
@@ -199,8 +207,8 @@ static void dev_irq_poll(struct tgdev *d)
 	}
 }
 
-/* Add a request; @table (16 bytes per buffer) makes all but the first
- * buffer indirect when INDIRECT_DESC was negotiated. */
+/* Add a request; @table (16 bytes per buffer) makes every buffer
+ * indirect when INDIRECT_DESC was negotiated. */
 static int dev_submit(struct tgdev *d, unsigned q,
 		      const struct vmmio_drv_buf *b, unsigned n_out,
 		      unsigned n_in, void *token, void *table)
@@ -209,8 +217,11 @@ static int dev_submit(struct tgdev *d, unsigned q,
 	    .buf = b, .n_out = n_out, .n_in = n_in, .n_direct = n_out + n_in};
 	int rc;
 
+	/* All buffers in the table, the indirect descriptor as the chain's
+	 * head: QEMU (like Linux's driver) follows an indirect descriptor
+	 * only there and takes one later in a chain for a plain buffer. */
 	if (table && d->vq[q].indirect && r.n_direct > 1) {
-		r.n_direct = 1;
+		r.n_direct = 0;
 		r.table = table;
 		r.table_gpa = (uintptr_t)table;
 	}
@@ -1001,6 +1012,15 @@ static bool parse_num(const char **p, uint64_t *out)
 	return n > 0;
 }
 
+/* Inside one of the two 2 MiB pages entry.S maps for virtio-mmio. */
+static bool in_window(uint64_t base, uint64_t size)
+{
+	return (base >= TG_VIRTIO_BASE && base < WIN_END &&
+		size <= WIN_END - base) ||
+	       (base >= QWIN_BASE && base < QWIN_END &&
+		size <= QWIN_END - base);
+}
+
 /* SIZE@BASE:IRQ[:ID], SIZE with an optional K/M/G suffix. */
 static void add_device(const char *spec)
 {
@@ -1021,12 +1041,11 @@ static void add_device(const char *spec)
 		goto bad;
 	if (*p && *p != ' ')
 		goto bad;
-	if (size < 0x200 || size > 0x1000 || base < TG_VIRTIO_BASE ||
-	    base >= WIN_END || base + size > WIN_END || base % 0x200 ||
-	    irq > 23) {
-		tg_printf("TG bad device (window outside 0x%x..0x%x, or irq "
-			  "over 23): %s\n",
-			  TG_VIRTIO_BASE, WIN_END, spec);
+	if (size < 0x200 || size > 0x1000 || !in_window(base, size) ||
+	    base % 0x200 || irq > 23) {
+		tg_printf("TG bad device (window outside 0x%x..0x%x and "
+			  "0x%x..0x%x, or irq over 23): %s\n",
+			  TG_VIRTIO_BASE, WIN_END, QWIN_BASE, QWIN_END, spec);
 		return;
 	}
 	if (ndev == TG_MAXDEV) {
@@ -1043,24 +1062,39 @@ bad:
 	tg_printf("TG bad virtio_mmio.device= entry: %s\n", spec);
 }
 
-static void read_cmdline(void)
+static uint32_t rd32(const volatile unsigned char *p)
 {
+	return (uint32_t)(p[0] | p[1] << 8 | p[2] << 16) | (uint32_t)p[3] << 24;
+}
+
+/* The command line's address: PVH start info, else the zero page. */
+static uint64_t cmdline_ptr(void)
+{
+	const volatile unsigned char *si =
+	    (const volatile unsigned char *)tg_pvh_info;
 	const volatile unsigned char *bp =
 	    (const volatile unsigned char *)tg_boot_params;
-	uint64_t ptr;
+
+	if (tg_pvh_info) {
+		if (tg_pvh_info < 0x1000 ||
+		    tg_pvh_info > RAM_MAPPED - PVH_INFO_SIZE ||
+		    rd32(si) != PVH_MAGIC)
+			return 0;
+		return rd32(si + PVH_CMDLINE_PADDR) |
+		       (uint64_t)rd32(si + PVH_CMDLINE_PADDR + 4) << 32;
+	}
+	if (tg_boot_params < 0x1000 || tg_boot_params > RAM_MAPPED - 0x1000)
+		return 0;
+	return rd32(bp + BP_CMD_LINE_PTR) |
+	       (uint64_t)rd32(bp + BP_EXT_CMD_LINE_PTR) << 32;
+}
+
+static void read_cmdline(void)
+{
+	uint64_t ptr = cmdline_ptr();
 	size_t n = 0;
 
 	cmdline[0] = 0;
-	if (tg_boot_params < 0x1000 || tg_boot_params > RAM_MAPPED - 0x1000)
-		return;
-	ptr = (uint64_t)(bp[BP_CMD_LINE_PTR] | bp[BP_CMD_LINE_PTR + 1] << 8 |
-			 bp[BP_CMD_LINE_PTR + 2] << 16 |
-			 (uint32_t)bp[BP_CMD_LINE_PTR + 3] << 24) |
-	      (uint64_t)(bp[BP_EXT_CMD_LINE_PTR] |
-			 bp[BP_EXT_CMD_LINE_PTR + 1] << 8 |
-			 bp[BP_EXT_CMD_LINE_PTR + 2] << 16 |
-			 (uint32_t)bp[BP_EXT_CMD_LINE_PTR + 3] << 24)
-		  << 32;
 	if (ptr < 0x1000 || ptr >= RAM_MAPPED - sizeof(cmdline))
 		return;
 	for (; n + 1 < sizeof(cmdline); n++) {
@@ -1113,6 +1147,32 @@ static void parse_cmdline(void)
 	}
 }
 
+/* --- For bench.c (tg.h) ---------------------------------------------- */
+
+_Static_assert(PASS == (int)TG_PASS && FAIL == (int)TG_FAIL &&
+		   SKIP == (int)TG_SKIP,
+	       "tg_verdict");
+
+struct vmmio_drv *tg_dev_find(uint32_t device_id, unsigned *slot)
+{
+	struct tgdev *d = find_dev(device_id);
+
+	if (!d)
+		return NULL;
+	*slot = d->slot;
+	return &d->drv;
+}
+
+void tg_result(const char *name, enum tg_verdict v, const char *detail)
+{
+	result(name, (enum verdict)v, "%s", detail);
+}
+
+const char *tg_cmdline(void)
+{
+	return cmdline;
+}
+
 /* --- Scenarios -------------------------------------------------------- */
 
 struct scenario {
@@ -1128,6 +1188,7 @@ static struct scenario scenarios[] = {
     {"fault", scen_fault, false},   {"emufail", scen_emufail, false},
     {"triple", scen_triple, false}, {"reboot", scen_reboot, false},
     {"nodev", scen_nodev, false},   {"badports", scen_badports, false},
+    {"bench", scen_bench, false},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 

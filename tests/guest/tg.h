@@ -11,7 +11,8 @@
 #include "tg_asm.h"
 
 /* entry.S */
-extern uint64_t tg_boot_params;
+extern uint64_t tg_boot_params; /* zero page (64-bit entry), else 0 */
+extern uint64_t tg_pvh_info;	/* hvm_start_info (PVH entry), else 0 */
 extern volatile uint32_t tg_apic_id[TG_MAXCPU];
 extern volatile uint32_t tg_irq_count[TG_MAXCPU][TG_MAXDEV];
 void tg_main(uint64_t cpu);
@@ -79,5 +80,16 @@ void tg_printf_raw(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ACPI sleep register: S5. Does not return. */
 void tg_poweroff(void) __attribute__((noreturn));
+
+/* main.c, for bench.c */
+enum tg_verdict { TG_PASS, TG_FAIL, TG_SKIP };
+struct vmmio_drv;
+/* The first device that probed with DeviceID @device_id, its slot in
+ * *@slot (tg_irq_count's column); NULL if none. */
+struct vmmio_drv *tg_dev_find(uint32_t device_id, unsigned *slot);
+/* One TG RESULT line, counted in TG DONE. */
+void tg_result(const char *name, enum tg_verdict v, const char *detail);
+/* The kernel command line as read at start. */
+const char *tg_cmdline(void);
 
 #endif

@@ -19,6 +19,8 @@
 #define TG_SVC_TRIPLE 3	 /* ud2 service: empty IDT, then a fault */
 
 #define TG_VIRTIO_BASE 0xd0000000
+#define TG_VIRTIO_QEMU 0xfeb00000 /* QEMU microvm's virtio-mmio windows */
+#define TG_DEBUG_EXIT_PORT 0xf4	  /* QEMU -device isa-debug-exit,iobase=0xf4 */
 #define TG_IOAPIC 0xfec00000
 #define TG_LAPIC 0xfee00000
 

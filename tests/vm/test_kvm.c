@@ -62,7 +62,8 @@ struct vmrun {
 	bool prefill;	      /* stdout pipe full before the VM starts */
 	double stall_s;	      /* do not read stdout for this long */
 	bool close_stdin;
-	bool stop_cont; /* SIGSTOP + SIGCONT before answering the hello */
+	bool stop_cont;	    /* SIGSTOP + SIGCONT before answering the hello */
+	const char *kernel; /* NULL: TEST_GUEST */
 	/* out */
 	char dir[64], disk[96], sock[96];
 	char out[OUT_MAX];	       /* vmm-demo stdout (the guest's UART) */
@@ -164,7 +165,8 @@ static bool no_seccomp(void)
 /* Run vmm-demo with the guest until it exits or TIMEOUT_S passes. */
 static void vm_run(struct vmrun *r)
 {
-	const char *vmm = vmt_env("VMM_DEMO"), *guest = vmt_env("TEST_GUEST");
+	const char *vmm = vmt_env("VMM_DEMO"),
+		   *guest = r->kernel ? r->kernel : vmt_env("TEST_GUEST");
 	char disk_arg[160], con_arg[128];
 	int out[2], errp[2], con = -1;
 	double start = now_s(), end = start + TIMEOUT_S;
@@ -379,6 +381,7 @@ START_TEST(test_all_scenarios)
 	assert_line(&r, "TG RESULT irq PASS ");
 	assert_line(&r, "TG console got=ping\n");
 	assert_line(&r, "TG DONE pass=6 fail=0 skip=0\n");
+	assert_log(&r, " (PVH: 32-bit, start info in ebx)");
 	/* The VMM timed the guest's first marker write and its poweroff. */
 	assert_log(&r, "boot marker: first guest write to port 0x3f0 after ");
 	assert_log(&r, "guest powered off after ");
@@ -946,6 +949,48 @@ START_TEST(test_bad_image_exits_2)
 }
 END_TEST
 
+/* The test guest's 64-bit entry (the Linux-style path vmm-demo takes for
+ * an ELF without a PVH note): a copy with its PVH note's type changed
+ * from 18 to 19 must boot just the same. */
+START_TEST(test_64bit_entry)
+{
+	static struct vmrun r;
+	static const unsigned char pvh_note[] = {4,  0, 0, 0, 4,   0,	0,   0,
+						 18, 0, 0, 0, 'X', 'e', 'n', 0};
+	char path[] = "/tmp/vmt-tg64.XXXXXX";
+	size_t len = 0, hits = 0;
+	unsigned char *img = malloc(4u << 20);
+	FILE *f = fopen(vmt_env("TEST_GUEST"), "rb");
+	int fd;
+
+	if (skip_without_kvm())
+		return;
+	ck_assert(img && f);
+	len = fread(img, 1, 4u << 20, f);
+	fclose(f);
+	for (size_t i = 0; i + sizeof(pvh_note) <= len; i++)
+		if (!memcmp(img + i, pvh_note, sizeof(pvh_note))) {
+			img[i + 8] = 19;
+			hits++;
+		}
+	ck_assert_uint_eq(hits, 1);
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, img, len), (ssize_t)len);
+	close(fd);
+	free(img);
+	memset(&r, 0, sizeof(r));
+	r.kernel = path;
+	r.cmdline = "tg.run=blk,rng,smp";
+	r.vcpus = "2";
+	vm_run(&r);
+	unlink(path);
+	assert_exit(&r, 0);
+	assert_line(&r, "TG DONE pass=3 fail=0 skip=0\n");
+	ck_assert_ptr_null(strstr(r.err, "(PVH"));
+}
+END_TEST
+
 Suite *kvm_suite(void)
 {
 	Suite *s = suite_create("kvm");
@@ -954,6 +999,7 @@ Suite *kvm_suite(void)
 	tcase_set_timeout(tc, TIMEOUT_S + 30);
 	tcase_add_test(tc, test_all_scenarios);
 	tcase_add_test(tc, test_smp_needs_two_vcpus);
+	tcase_add_test(tc, test_64bit_entry);
 	tcase_add_test(tc, test_console_no_input);
 	tcase_add_test(tc, test_failures_reported);
 	tcase_add_test(tc, test_guest_exception_reported);

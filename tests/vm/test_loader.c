@@ -236,10 +236,11 @@ struct elfimg {
 	uint64_t entry, phoff;
 	unsigned nseg;
 	struct seg seg[4];
-	/* PT_NOTE payload: a foreign note, then LIBVMMIO when ap != 0. */
+	/* PT_NOTE payload: a foreign note, then PVH (Xen, type 18) when
+	 * pvh != 0, then LIBVMMIO when ap != 0. */
 	int note;
-	uint64_t note_align, ap;
-	uint32_t note_descsz;
+	uint64_t note_align, ap, pvh;
+	uint32_t note_descsz, pvh_descsz;
 	uint64_t file_len;
 };
 
@@ -256,6 +257,7 @@ static struct elfimg elf_default(void)
 	    .nseg = 1,
 	    .seg = {{PT_LOAD, 0x100000, 0x100000, 0x2000, 0x3000, 0, 0x1000}},
 	    .note_descsz = 8,
+	    .pvh_descsz = 4,
 	    .note_align = 4,
 	};
 }
@@ -271,6 +273,16 @@ static size_t note_bytes(const struct elfimg *e, uint8_t *b)
 	memcpy(b + 12, "GNU", 4);
 	memcpy(b + 16, "abcde", 5);
 	n = e->note_align == 8 ? 24 : 24; /* 16 + 5 rounded up to 4 or 8 */
+	if (e->pvh) {
+		uint32_t a = e->note_align == 8 ? 8 : 4;
+
+		put(b, n, 4, 4);
+		put(b, n + 4, e->pvh_descsz, 4);
+		put(b, n + 8, 18, 4);
+		memcpy(b + n + 12, "Xen", 4);
+		put(b, n + 16, e->pvh, e->pvh_descsz < 8 ? e->pvh_descsz : 8);
+		n += 16 + ((e->pvh_descsz + a - 1) & ~(a - 1));
+	}
 	if (e->ap) {
 		put(b, n, 9, 4);
 		put(b, n + 4, e->note_descsz, 4);
@@ -630,6 +642,153 @@ START_TEST(test_elf_physical_entry)
 }
 END_TEST
 
+/*
+ * PVH: struct hvm_start_info and its tables, offsets written out from
+ * Xen's arch-x86/hvm/start_info.h (version 1).
+ */
+#define SI_MAGIC 0
+#define SI_VERSION 4
+#define SI_FLAGS 8
+#define SI_NR_MODULES 12
+#define SI_MODLIST 16
+#define SI_CMDLINE 24
+#define SI_RSDP 32
+#define SI_MEMMAP 40
+#define SI_MEMMAP_N 48
+#define SI_RESERVED 52
+#define SI(t, off, n) g64((t), VMM_PVH_INFO_ADDR + (off), (n))
+
+static void check_memmap(const struct tram *t, unsigned n,
+			 const uint64_t (*want)[3])
+{
+	ck_assert_uint_eq(SI(t, SI_MEMMAP, 8), 0x6080);
+	ck_assert_uint_eq(SI(t, SI_MEMMAP_N, 4), n);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t e = 0x6080 + 24 * i;
+
+		ck_assert_uint_eq(g64(t, e, 8), want[i][0]);
+		ck_assert_uint_eq(g64(t, e + 8, 8), want[i][1]);
+		ck_assert_uint_eq(g64(t, e + 16, 4), want[i][2]);
+		ck_assert_uint_eq(g64(t, e + 20, 4), 0);
+	}
+}
+
+/* The test guest's shape: PVH note (4 bytes) first, then LIBVMMIO. */
+START_TEST(test_elf_pvh)
+{
+	struct elfimg e = elf_default();
+	struct vmm_boot_info bi;
+	struct tram t;
+	char err[256];
+	const char *cl = "tg.run=blk virtio_mmio.device=512@0xd0000000:16";
+
+	e.note = 1;
+	e.pvh = 0x100020;
+	e.ap = 0x100800;
+	write_elf(&e);
+	write_initrd(0x2000, 0);
+	ram_new(&t, 64 * MIB, 0);
+	ck_assert_int_eq(load(&t, cl, 1, 0xe0000, &bi, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert(bi.pvh);
+	ck_assert_uint_eq(bi.pvh_entry, 0x100020);
+	ck_assert_uint_eq(bi.pvh_start_info, 0x6000);
+	ck_assert_uint_eq(bi.entry, 0x100010); /* e_entry, unused for PVH */
+	ck_assert_uint_eq(bi.ap_entry, 0x100800);
+	ck_assert_uint_eq(SI(&t, SI_MAGIC, 4), 0x336ec578);
+	ck_assert_uint_eq(SI(&t, SI_VERSION, 4), 1);
+	ck_assert_uint_eq(SI(&t, SI_FLAGS, 4), 0);
+	ck_assert_uint_eq(SI(&t, SI_NR_MODULES, 4), 1);
+	ck_assert_uint_eq(SI(&t, SI_MODLIST, 8), 0x6040);
+	ck_assert_uint_eq(SI(&t, SI_CMDLINE, 8), 0x20000);
+	ck_assert_uint_eq(SI(&t, SI_RSDP, 8), 0xe0000);
+	ck_assert_uint_eq(SI(&t, SI_RESERVED, 4), 0);
+	check_memmap(&t, 3, e820_64m);
+	/* module 0: the initrd, no command line of its own */
+	ck_assert_uint_eq(g64(&t, 0x6040, 8), 0x4000000 - 0x2000);
+	ck_assert_uint_eq(g64(&t, 0x6048, 8), 0x2000);
+	ck_assert_uint_eq(g64(&t, 0x6050, 8), 0);
+	ck_assert_uint_eq(g64(&t, 0x6058, 8), 0);
+	ck_assert_mem_eq(gp(&t, 0x20000, strlen(cl) + 1), cl, strlen(cl) + 1);
+	ck_assert_uint_eq(*gp(&t, 0x20000 + strlen(cl) + 1, 1), 0xcc);
+	/* GDT: 32-bit flat code at 0x08 for the PVH entry, the rest as
+	 * for the 64-bit entry; the zero page is still written */
+	ck_assert_uint_eq(g64(&t, VMM_GDT_ADDR + VMM_SEL_CODE32, 8),
+			  0x00cf9b000000ffffull);
+	ck_assert_uint_eq(g64(&t, VMM_GDT_ADDR + VMM_SEL_CODE64, 8),
+			  0x00af9b000000ffffull);
+	ck_assert_uint_eq(g64(&t, VMM_GDT_ADDR + VMM_SEL_DATA, 8),
+			  0x00cf93000000ffffull);
+	check_e820(&t, 3, e820_64m);
+	ram_free(&t);
+}
+END_TEST
+
+/* 8-byte descriptor (Linux's shape), 8-aligned notes, no initrd, no
+ * RSDP, RAM above 4 GiB: four memory map entries. */
+START_TEST(test_elf_pvh_desc8_5g)
+{
+	static const uint64_t want[4][3] = {{0, 0x9fc00, 1},
+					    {0x9fc00, 0x60400, 2},
+					    {0x100000, 0xbff00000, 1},
+					    {0x100000000, 0x80000000, 1}};
+	struct elfimg e = elf_default();
+	struct vmm_boot_info bi;
+	struct tram t;
+	char err[256];
+
+	e.note = 1;
+	e.note_align = 8;
+	e.pvh = 0x101ff8;
+	e.pvh_descsz = 8;
+	write_elf(&e);
+	ram_new(&t, 3 * GIB, 2 * GIB);
+	ck_assert_int_eq(load(&t, NULL, 0, 0, &bi, err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert(bi.pvh);
+	ck_assert_uint_eq(bi.pvh_entry, 0x101ff8);
+	ck_assert_uint_eq(bi.ap_entry, 0);
+	ck_assert_uint_eq(SI(&t, SI_NR_MODULES, 4), 0);
+	ck_assert_uint_eq(SI(&t, SI_MODLIST, 8), 0);
+	ck_assert_uint_eq(SI(&t, SI_RSDP, 8), 0);
+	ck_assert_uint_eq(SI(&t, SI_CMDLINE, 8), 0x20000);
+	ck_assert_uint_eq(*gp(&t, 0x20000, 1), 0);
+	check_memmap(&t, 4, want);
+	ram_free(&t);
+}
+END_TEST
+
+/* No PVH note: the 64-bit path, nothing written at 0x6000, GDT slot 1
+ * null; a bzImage never boots the PVH way. */
+START_TEST(test_no_pvh)
+{
+	struct elfimg e = elf_default();
+	struct bz b = bz_default();
+	struct vmm_boot_info bi;
+	struct tram t;
+	char err[256];
+
+	e.note = 1;
+	e.ap = 0x100800;
+	write_elf(&e);
+	ram_new(&t, 64 * MIB, 0);
+	ck_assert_int_eq(load(&t, "x", 0, 0xe0000, &bi, err, sizeof(err)), 0);
+	ck_assert(!bi.pvh);
+	ck_assert_uint_eq(bi.pvh_entry, 0);
+	ck_assert_uint_eq(bi.pvh_start_info, 0);
+	ck_assert_uint_eq(bi.entry, 0x100010);
+	ck_assert_uint_eq(g64(&t, VMM_PVH_INFO_ADDR, 8), 0xccccccccccccccccull);
+	check_tables(&t);
+	ram_free(&t);
+	write_bz(&b);
+	ram_new(&t, 64 * MIB, 0);
+	ck_assert_int_eq(load(&t, "x", 0, 0xe0000, &bi, err, sizeof(err)), 0);
+	ck_assert(!bi.pvh);
+	ck_assert_uint_eq(g64(&t, VMM_PVH_INFO_ADDR, 8), 0xccccccccccccccccull);
+	ram_free(&t);
+}
+END_TEST
+
 /* ---- one row per check ---- */
 
 struct scen {
@@ -816,6 +975,32 @@ static void m_elf_note_entry(struct scen *s)
 	s->e.note = 1;
 	s->e.ap = 0x900000;
 }
+static void m_pvh_descsz(struct scen *s)
+{
+	s->elf = 1;
+	s->e.note = 1;
+	s->e.pvh = 0x100020;
+	s->e.pvh_descsz = 2;
+}
+static void m_pvh_entry(struct scen *s)
+{
+	s->elf = 1;
+	s->e.note = 1;
+	s->e.pvh = 0x900000;
+}
+static void m_pvh_entry_bss(struct scen *s)
+{
+	s->elf = 1;
+	s->e.note = 1;
+	s->e.pvh = 0x102800; /* in p_memsz, past p_filesz */
+}
+static void m_pvh_entry_high(struct scen *s)
+{
+	s->elf = 1;
+	s->e.note = 1;
+	s->e.pvh = 0x100000100020ull; /* low half inside: not truncated */
+	s->e.pvh_descsz = 8;
+}
 static void m_cmdline_elf(struct scen *s)
 {
 	static char cl[VMM_CMDLINE_MAX + 1];
@@ -906,6 +1091,14 @@ static const struct bad bad[] = {
      "kernel %s: LIBVMMIO note: descsz 4, want 8", 0},
     {"ELF note entry", m_elf_note_entry,
      "kernel %s: LIBVMMIO entry 0x900000 (physical 0x900000) outside", 0},
+    {"PVH note descsz", m_pvh_descsz,
+     "kernel %s: PVH note (Xen, type 18): descsz 2, want 4 or 8", 0},
+    {"PVH entry", m_pvh_entry,
+     "kernel %s: PVH entry 0x900000 outside the loaded segments", 0},
+    {"PVH entry bss", m_pvh_entry_bss,
+     "kernel %s: PVH entry 0x102800 outside the loaded segments", 0},
+    {"PVH entry high", m_pvh_entry_high,
+     "kernel %s: PVH entry 0x100000100020 outside the loaded segments", 0},
     {"cmdline ELF", m_cmdline_elf,
      "command line: 65536 bytes, kernel %s takes at most 65535", 0},
 };
@@ -952,6 +1145,7 @@ START_TEST(test_bad)
 		      "%s:\n got  \"%s\"\n want \"%s...\"", row->name, err,
 		      want);
 	ck_assert_uint_eq(bi.entry, 0);
+	ck_assert(!bi.pvh);
 	if (s.dir_kernel)
 		rmdir(kpath);
 	ram_free(&t);
@@ -1120,6 +1314,9 @@ START_TEST(test_real_vmlinux)
 	    (unsigned long long)bi.kernel_end);
 	ck_assert_str_eq(bi.format, "ELF");
 	ck_assert_uint_eq(bi.ap_entry, 0);
+	/* It has a PVH note, but Linux's notes keep it on the 64-bit boot
+	 * protocol. */
+	ck_assert(!bi.pvh);
 	/* Debian's e_entry is physical (phys_startup_64) */
 	if (eh.e_entry < 0xffffffff80000000ull)
 		ck_assert_uint_eq(bi.entry, eh.e_entry);
@@ -1146,6 +1343,9 @@ Suite *loader_suite(void)
 	tcase_add_test(tc, test_bz_5g_split);
 	tcase_add_test(tc, test_elf_virtual_entry_note);
 	tcase_add_test(tc, test_elf_physical_entry);
+	tcase_add_test(tc, test_elf_pvh);
+	tcase_add_test(tc, test_elf_pvh_desc8_5g);
+	tcase_add_test(tc, test_no_pvh);
 	tcase_add_loop_test(tc, test_bad, 0, sizeof(bad) / sizeof(bad[0]));
 	tcase_add_test(tc, test_bad_ram);
 	tcase_add_test(tc, test_real_bzimage);
