@@ -262,6 +262,8 @@ BENCH_VM_T0 := $(shell date +%s)
 endif
 VM_BENCH := $(BUILD)/tests/bench/vm_bench
 bench-vm: $(VM_BENCH) $(VMM) $(TEST_GUEST)
+	@dpkg -s qemu-system-x86 >/dev/null 2>&1 || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q qemu-system-x86; }
 	$(VM_BENCH) --vmm $(VMM) --guest $(TEST_GUEST) \
 		--t0 $(or $(BENCH_VM_T0),0) $(VM_BENCH_ARGS)
 
@@ -297,7 +299,7 @@ compdb:
 	bear -- $(MAKE) all
 
 # Debian packages a fresh machine needs to build and test.
-DEPS := qemu-system-x86 build-essential pkg-config check clang libclang-rt-14-dev \
+DEPS := build-essential pkg-config check clang libclang-rt-14-dev \
 	clang-format cppcheck valgrind linux-libc-dev liburing-dev fio \
 	libcyaml-dev libseccomp-dev acpica-tools busybox-static cpio e2fsprogs \
 	lz4 xz-utils
