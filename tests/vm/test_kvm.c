@@ -739,6 +739,16 @@ static bool pty_until(struct ptyrun *p, const char *text, double secs)
 	return strstr(p->out, text) != NULL;
 }
 
+/* The terminal is back in canonical mode with echo. */
+static void assert_cooked(int master)
+{
+	struct termios tio;
+
+	ck_assert_int_eq(tcgetattr(master, &tio), 0);
+	ck_assert_msg((tio.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO),
+		      "terminal left raw: lflag 0x%x", tio.c_lflag);
+}
+
 /* Read the terminal until vmm-demo closes it (bounded), then reap it. */
 static int pty_wait(struct ptyrun *p)
 {
@@ -794,7 +804,6 @@ END_TEST
 START_TEST(test_stdio_sigterm_restores)
 {
 	static struct ptyrun p;
-	struct termios tio;
 	int status;
 
 	if (skip_without_kvm())
@@ -806,9 +815,7 @@ START_TEST(test_stdio_sigterm_restores)
 	status = pty_wait(&p);
 	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
 		      "status 0x%x, want SIGTERM:\n%s", status, p.out);
-	ck_assert_int_eq(tcgetattr(p.master, &tio), 0);
-	ck_assert_msg((tio.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO),
-		      "terminal left raw: lflag 0x%x", tio.c_lflag);
+	assert_cooked(p.master);
 	close(p.master);
 }
 END_TEST
@@ -818,7 +825,6 @@ END_TEST
 START_TEST(test_stdio_sigsys_restores)
 {
 	static struct ptyrun p;
-	struct termios tio;
 	int status;
 
 	if (skip_without_kvm() || no_seccomp())
@@ -831,9 +837,7 @@ START_TEST(test_stdio_sigsys_restores)
 		      "status 0x%x, want SIGSYS:\n%s", status, p.out);
 	ck_assert_msg(strstr(p.out, "seccomp: the I/O thread made forbidden"),
 		      "%s", p.out);
-	ck_assert_int_eq(tcgetattr(p.master, &tio), 0);
-	ck_assert_msg((tio.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO),
-		      "terminal left raw: lflag 0x%x", tio.c_lflag);
+	assert_cooked(p.master);
 	close(p.master);
 }
 END_TEST
@@ -859,9 +863,7 @@ START_TEST(test_stdio_ctrl_a_x)
 		      "status 0x%x:\n%s", status, p.out);
 	ck_assert_msg(strstr(p.out, "quit (Ctrl-A x)"), "%s", p.out);
 	ck_assert_ptr_null(strstr(p.out, "TG DONE"));
-	ck_assert_int_eq(tcgetattr(p.master, &tio), 0);
-	ck_assert_msg((tio.c_lflag & (ICANON | ECHO)) == (ICANON | ECHO),
-		      "terminal left raw: lflag 0x%x", tio.c_lflag);
+	assert_cooked(p.master);
 	close(p.master);
 }
 END_TEST
