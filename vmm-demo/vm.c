@@ -108,6 +108,32 @@ static int pic_mask(struct vmm *vm)
 	return 0;
 }
 
+/*
+ * Guest RAM: anonymous, 2 MiB aligned and marked for transparent huge
+ * pages, as QEMU does. It matters beyond TLBs: a guest buffer then sits in
+ * few host-contiguous pieces, so O_DIRECT requests reach the disk as few
+ * large segments and merge; with scattered 4 KiB pages a 1 MiB request is
+ * split by the disk's segment limit (254 here), completions trickle in one
+ * at a time and sequential throughput halves (make bench-vm).
+ */
+static void *ram_map(uint64_t size)
+{
+	const uint64_t huge = 2u << 20;
+	uint8_t *p = mmap(NULL, size + huge, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *a;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	munmap(a + size, (size_t)(p + huge - a));
+	madvise(a, size, MADV_DONTDUMP);
+	madvise(a, size, MADV_HUGEPAGE); /* best effort: THP may be off */
+	return a;
+}
+
 static int ram_create(struct vmm *vm)
 {
 	uint64_t total = vm->cfg->memory_mib << 20;
@@ -123,15 +149,13 @@ static int ram_create(struct vmm *vm)
 
 		if (!size)
 			break;
-		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED) {
+		p = ram_map(size);
+		if (!p) {
 			vmm_err("guest RAM: mmap of %llu MiB: %s",
 				(unsigned long long)(size >> 20),
 				strerror(errno));
 			return -1;
 		}
-		madvise(p, size, MADV_DONTDUMP);
 		vm->ram.r[i] = (struct vmm_ram_region){
 		    .gpa = gpa, .size = size, .host = p};
 		vm->ram.n++;
