@@ -123,9 +123,14 @@ boot_end:
 	.text
 	.globl tg_entry
 tg_entry:
-	/* The boot-time marker, before anything else. */
+	/* The boot-time marker, before anything else; then one newline on
+	 * the UART, so a host that cannot see the marker (QEMU) times the
+	 * first guest instruction from its first serial byte. */
 	movw $VMM_MARKER_PORT, %dx
 	movb $'T', %al
+	outb %al, %dx
+	movw $VMM_UART_PORT, %dx
+	movb $'\n', %al
 	outb %al, %dx
 	movq %rsi, tg_boot_params(%rip)
 	xorl %edi, %edi
@@ -142,6 +147,9 @@ tg_entry:
 tg_pvh_entry:
 	movw $VMM_MARKER_PORT, %dx
 	movb $'T', %al
+	outb %al, %dx
+	movw $VMM_UART_PORT, %dx	/* first serial byte: see tg_entry */
+	movb $'\n', %al
 	outb %al, %dx
 	movl %ebx, tg_pvh_info
 	movl $pml4, %eax
