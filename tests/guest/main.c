@@ -943,6 +943,7 @@ static void scen_nodev(void)
  * --- badports: port writes that must not end the VM (not default) ----
  * The sleep register with SLP_EN but a sleep type other than S5, or
  * without SLP_EN; the reset register with values other than the FADT's;
+ * the i8042 command port with values other than 0xfe (reset);
  * a read of a port nothing decodes (all-ones). The VM must keep running.
  */
 static void scen_badports(void)
@@ -958,6 +959,10 @@ static void scen_badports(void)
 	for (unsigned i = 0; i < sizeof(reset_vals); i++)
 		if (reset_vals[i] != VMM_RESET_VALUE)
 			tg_outb(VMM_RESET_PORT, reset_vals[i]);
+	/* i8042 command port: only 0xfe (pulse reset) reboots. */
+	for (unsigned i = 0; i < sizeof(reset_vals); i++)
+		if (reset_vals[i] != 0xfe)
+			tg_outb(0x64, reset_vals[i]);
 	v = tg_inb(0x510);
 	if (v != 0xff)
 		result("badports", FAIL, "port 0x510 read 0x%x", v);
