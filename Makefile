@@ -38,12 +38,14 @@ OPT_release := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 OPT_debug := -O0 -g3 -fstack-protector-strong
 OPT_asan := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
+OPT_tsan := -O1 -g -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan
 OPT := $(OPT_$(VARIANT))
 ifeq ($(OPT),)
-$(error VARIANT=$(VARIANT): use release, debug or asan)
+$(error VARIANT=$(VARIANT): use release, debug, asan or tsan)
 endif
 comma := ,
-LDSAN := $(if $(filter asan,$(VARIANT)),-fsanitize=address$(comma)undefined)
+LDSAN := $(if $(filter asan,$(VARIANT)),-fsanitize=address$(comma)undefined) \
+	$(if $(filter tsan,$(VARIANT)),-fsanitize=thread)
 
 CPPFLAGS += -Iinclude -MMD -MP
 LIB_CFLAGS := $(WARN) $(LIB_WARN) $(OPT) -fPIC -fvisibility=hidden
@@ -198,6 +200,11 @@ check-vm: $(VMM) $(VMTEST) $(TEST_GUEST)
 	VMM_DEMO=$(CURDIR)/$(VMM) TEST_GUEST=$(CURDIR)/$(TEST_GUEST) \
 	GUEST_DIR=$(VMT_GUEST_DIR) CK_FORK=yes $(VMTEST)
 
+# Long runs (check-long): tests/vm/long.mk. Sanitizer and analysis runs
+# (valgrind, TSan, clang-tidy): tests/analysis.mk.
+-include tests/vm/long.mk
+-include tests/analysis.mk
+
 # Linux guest bundle from Debian packages (kernel, busybox initramfs, disk).
 guest:
 	bash vmm-demo/bundle/mkguest.sh build/guest
@@ -218,30 +225,8 @@ run: deps $(VMM) testguest
 		$(MAKE) guest && $(VMM) --config configs/default.yaml; \
 	fi
 
-# libFuzzer targets: clang, the library compiled into each target.
-FUZZ_BUILD := build/fuzz
-FUZZ_FLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Iinclude \
-	$(if $(filter 1,$(URING)),-DVMMIO_HAVE_URING) \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-
-$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS) $(wildcard include/vmmio/*.h src/*.h tests/fuzz/*.h)
-	@mkdir -p $(dir $@)
-	$(CLANG) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LIBS)
-
-fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
-
-# Run each target for FUZZ_TIME seconds on a scratch copy of its corpus.
-fuzz-run: fuzz
-	@set -e; for t in $(FUZZ_NAMES); do \
-		work=$(FUZZ_BUILD)/work-$$t; rm -rf $$work; mkdir -p $$work; \
-		cp tests/fuzz/corpus/$$t/* $$work/ 2>/dev/null || true; \
-		echo "fuzz $$t: $(FUZZ_TIME)s"; \
-		$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_TIME) \
-			-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
-			$$work > $(FUZZ_BUILD)/$$t.log 2>&1 || \
-			{ tail -40 $(FUZZ_BUILD)/$$t.log; exit 1; }; \
-		grep -E 'stat::number_of_executed_units|Done' $(FUZZ_BUILD)/$$t.log | tail -2; \
-	done
+# libFuzzer targets, corpora and coverage: tests/fuzz/fuzz.mk.
+-include tests/fuzz/fuzz.mk
 
 BENCH := $(BUILD)/tests/bench/queue_rt
 $(BUILD)/tests/bench/%: tests/bench/%.c $(STATIC)

@@ -3,8 +3,8 @@
 # boots like an ELF vmlinux, with libvmmio's driver harness inside.
 # Included by the top-level Makefile; one build for every variant.
 
-TEST_GUEST := build/testguest/testguest.elf
-TG_OUT := build/testguest
+TG_OUT ?= build/testguest
+TEST_GUEST := $(TG_OUT)/testguest.elf
 TG_CFLAGS := -std=c11 -m64 -O2 -g -ffreestanding -fno-builtin -nostdlib \
 	-static -fno-pic -fno-pie -mcmodel=small -mno-red-zone \
 	-mgeneral-regs-only -fno-stack-protector -fno-stack-clash-protection \
@@ -13,8 +13,7 @@ TG_CFLAGS := -std=c11 -m64 -O2 -g -ffreestanding -fno-builtin -nostdlib \
 	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wimplicit-fallthrough -Wundef \
 	-Iinclude -MMD -MP
-TG_SRCS := tests/guest/main.c tests/guest/lib.c tests/guest/bench.c \
-	src/driver.c src/driver_mmio.c
+TG_SRCS := $(wildcard tests/guest/*.c) src/driver.c src/driver_mmio.c
 TG_OBJS := $(TG_SRCS:%.c=$(TG_OUT)/%.o) $(TG_OUT)/tests/guest/entry.o
 
 $(TG_OUT)/%.o: %.c

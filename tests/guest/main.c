@@ -1187,13 +1187,23 @@ struct scenario {
 };
 
 static struct scenario scenarios[] = {
-    {"blk", scen_blk, false},	    {"console", scen_console, false},
-    {"rng", scen_rng, false},	    {"smp", scen_smp, false},
-    {"reset", scen_reset, false},   {"irq", scen_irq, false},
-    {"fault", scen_fault, false},   {"emufail", scen_emufail, false},
-    {"triple", scen_triple, false}, {"reboot", scen_reboot, false},
-    {"nodev", scen_nodev, false},   {"badports", scen_badports, false},
+    {"blk", scen_blk, false},
+    {"console", scen_console, false},
+    {"rng", scen_rng, false},
+    {"smp", scen_smp, false},
+    {"reset", scen_reset, false},
+    {"irq", scen_irq, false},
+    {"fault", scen_fault, false},
+    {"emufail", scen_emufail, false},
+    {"triple", scen_triple, false},
+    {"reboot", scen_reboot, false},
+    {"nodev", scen_nodev, false},
+    {"badports", scen_badports, false},
     {"bench", scen_bench, false},
+    {"hostile", tg_scen_hostile, false},
+    {"killtest", tg_scen_killtest, false},
+    {"ioerr", tg_scen_ioerr, false},
+    {"flood", tg_scen_flood, false},
 };
 #define NSCEN (sizeof(scenarios) / sizeof(scenarios[0]))
 

@@ -92,4 +92,14 @@ void tg_result(const char *name, enum tg_verdict v, const char *detail);
 /* The kernel command line as read at start. */
 const char *tg_cmdline(void);
 
+/* Scenarios in their own files (tg.run=NAME; none in the default set).
+ * hostile.c: hostile-driver scenarios, one table line each.
+ * faults.c: killtest (flushed numbered blocks until killed), ioerr
+ * (backend errors reach the guest), flood (console, rng and notify
+ * floods for the host to measure). */
+void tg_scen_hostile(void);
+void tg_scen_killtest(void);
+void tg_scen_ioerr(void);
+void tg_scen_flood(void);
+
 #endif
