@@ -1178,6 +1178,11 @@ const char *tg_cmdline(void)
 	return cmdline;
 }
 
+void *tg_dev_window(unsigned slot)
+{
+	return slot < ndev ? (void *)(uintptr_t)devs[slot].base : NULL;
+}
+
 /* --- Scenarios -------------------------------------------------------- */
 
 struct scenario {

@@ -33,8 +33,8 @@ int vmt_have_kvm(char *why, unsigned long len)
 int main(void)
 {
 	Suite *(*const suites[])(void) = {
-	    config_suite, loader_suite,	 acpi_suite,
-	    kvm_suite,	  sandbox_suite, linux_suite,
+	    config_suite,  loader_suite, acpi_suite,   kvm_suite,
+	    sandbox_suite, linux_suite,	 faults_suite, hostile_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	int failed;

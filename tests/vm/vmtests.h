@@ -13,6 +13,8 @@ VM_SUITE(acpi_suite);	 /* test_acpi.c: tables, iasl -d */
 VM_SUITE(kvm_suite);	 /* test_kvm.c: the test guest under vmm-demo */
 VM_SUITE(sandbox_suite); /* test_sandbox.c: seccomp */
 VM_SUITE(linux_suite);	 /* test_linux.c: Debian kernel early boot */
+VM_SUITE(faults_suite);	 /* test_faults.c: kill, backend faults, floods */
+VM_SUITE(hostile_suite); /* test_hostile.c: hostile guest, fault table */
 
 /*
  * Paths the Makefile passes in the environment: VMM_DEMO (the binary),
