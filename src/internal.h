@@ -29,12 +29,15 @@ void vmmio__free(const struct vmmio_host_ops *host, void *opaque, void *ptr);
 /*
  * Rate limiting for log lines a guest can trigger: at most
  * VMMIO_RATELIMIT_BURST lines per second per instance, then a count of
- * what was dropped once the window moves on.
+ * what was dropped once the window moves on. Debug lines have a budget of
+ * their own: a guest must not keep a fault out of a log that shows only
+ * warnings by spending the budget on lines the host never prints.
  */
 #define VMMIO_RATELIMIT_BURST 10u
 struct vmmio__ratelimit {
 	uint64_t window_ns;
-	uint32_t printed;
+	uint32_t printed;	/* warnings and errors in this window */
+	uint32_t printed_debug; /* debug and info lines in this window */
 	uint32_t dropped;
 };
 

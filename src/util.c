@@ -46,8 +46,11 @@ static uint64_t now_ns(void)
 
 /* Returns false if the line must be dropped; reports drops when due. */
 static bool ratelimit_pass(const struct vmmio_host_ops *host, void *opaque,
-			   struct vmmio__ratelimit *rl)
+			   struct vmmio__ratelimit *rl,
+			   enum vmmio_log_level level)
 {
+	uint32_t *printed;
+
 	uint64_t now = now_ns();
 	char line[96];
 
@@ -60,13 +63,15 @@ static bool ratelimit_pass(const struct vmmio_host_ops *host, void *opaque,
 		}
 		rl->window_ns = now;
 		rl->printed = 0;
+		rl->printed_debug = 0;
 		rl->dropped = 0;
 	}
-	if (rl->printed >= VMMIO_RATELIMIT_BURST) {
+	printed = level <= VMMIO_LOG_WARN ? &rl->printed : &rl->printed_debug;
+	if (*printed >= VMMIO_RATELIMIT_BURST) {
 		rl->dropped++;
 		return false;
 	}
-	rl->printed++;
+	(*printed)++;
 	return true;
 }
 
@@ -79,7 +84,7 @@ void vmmio__log(const struct vmmio_host_ops *host, void *opaque,
 
 	if (!VMMIO_HAS_OP(host, log))
 		return;
-	if (rl && !ratelimit_pass(host, opaque, rl))
+	if (rl && !ratelimit_pass(host, opaque, rl, level))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

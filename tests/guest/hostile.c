@@ -1423,9 +1423,8 @@ static int s_blk_get_id(struct hctx *c)
 	if (h_up(c) ||
 	    blk_expect(c, VIRTIO_BLK_T_GET_ID, 0, 20, VIRTIO_BLK_S_OK))
 		return -1;
+	/* An empty id (no serial) is as good: the bytes past 8 tell. */
 	memcpy(id, bdata[0], sizeof(id));
-	if (!id[0])
-		return bad(c, "empty id");
 	if (blk_expect(c, VIRTIO_BLK_T_GET_ID, 0, 8, VIRTIO_BLK_S_OK))
 		return -1;
 	if (memcmp(bdata[0], id, 8) || !all_byte(bdata[0] + 8, 4088, 0xa5))

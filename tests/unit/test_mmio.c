@@ -1502,6 +1502,20 @@ START_TEST(test_log_ratelimit)
 }
 END_TEST
 
+/* Debug lines (ignored writes) have their own budget: a guest that spends
+ * it cannot keep a fault out of the log in the same second. */
+START_TEST(test_log_ratelimit_fault_after_debug)
+{
+	env_init(2);
+	for (unsigned i = 0; i < 200; i++)
+		ck_assert_int_eq(wr(0x0f8, 4, i), 0);
+	ck_assert_int_eq(wr(QNOTIFY, 2, 0), -EIO);
+	ck_assert_ptr_nonnull(
+	    strstr(E.log, ": fault REG_ACCESS (register access of wrong "));
+	env_fini();
+}
+END_TEST
+
 /* vmmio_dev_new parameter checks (one row each) */
 
 struct new_args {
@@ -2169,6 +2183,7 @@ Suite *mmio_suite(void)
 	tcase_add_test(dev, test_vendor_id);
 	tcase_add_test(dev, test_legacy_layout);
 	tcase_add_test(dev, test_log_ratelimit);
+	tcase_add_test(dev, test_log_ratelimit_fault_after_debug);
 	tcase_add_test(dev, test_new_alloc_sweep);
 	suite_add_tcase(s, dev);
 
