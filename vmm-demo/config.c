@@ -75,6 +75,7 @@ struct ydev {
 	char *serial;
 	char *engine;
 	char *cache;
+	char *fail_eio;
 	char *backend;
 	char *rate;
 	char *burst;
@@ -107,6 +108,7 @@ static const cyaml_schema_field_t ydev_fields[] = {
     YSTR("serial", YOPT, struct ydev, serial),
     YSTR("engine", YOPT, struct ydev, engine),
     YSTR("cache", YOPT, struct ydev, cache),
+    YSTR("fail_eio", YOPT, struct ydev, fail_eio),
     YSTR("backend", YOPT, struct ydev, backend),
     YSTR("rate", YOPT, struct ydev, rate),
     YSTR("burst", YOPT, struct ydev, burst),
@@ -150,6 +152,7 @@ static const struct {
     {"serial", offsetof(struct ydev, serial), K_BLK},
     {"engine", offsetof(struct ydev, engine), K_BLK},
     {"cache", offsetof(struct ydev, cache), K_BLK},
+    {"fail_eio", offsetof(struct ydev, fail_eio), K_BLK},
     {"backend", offsetof(struct ydev, backend), K_CON},
     {"rate", offsetof(struct ydev, rate), K_RNG},
     {"burst", offsetof(struct ydev, burst), K_RNG},
@@ -588,6 +591,30 @@ static int set_serial(struct ctx *c, const struct where *w, const char *s,
 	return 0;
 }
 
+/* fail_eio (testing): START-END, sectors, inclusive. */
+static int set_fail_eio(struct ctx *c, const struct where *w, const char *s,
+			struct vmm_dev_cfg *d)
+{
+	const char *dash = strchr(s, '-');
+	char first[32];
+	size_t n = dash ? (size_t)(dash - s) : 0;
+
+	if (!dash || n >= sizeof(first))
+		goto bad_range;
+	memcpy(first, s, n);
+	first[n] = '\0';
+	if (parse_u64(first, &d->eio_start) || parse_u64(dash + 1, &d->eio_end))
+		goto bad_range;
+	if (d->eio_start > d->eio_end)
+		return bad(c, w, "fail_eio", "'%s': START is after END",
+			   show(s).s);
+	d->fail_eio = true;
+	return 0;
+bad_range:
+	return bad(c, w, "fail_eio", "'%s' is not a sector range START-END",
+		   show(s).s);
+}
+
 static int set_burst(struct ctx *c, const struct where *w, const char *s,
 		     struct vmm_dev_cfg *d)
 {
@@ -619,6 +646,8 @@ static int file_blk(struct ctx *c, const struct where *w, const struct ydev *y,
 	if (y->engine && set_engine(c, w, y->engine, d))
 		return 2;
 	if (y->cache && set_cache(c, w, y->cache, d))
+		return 2;
+	if (y->fail_eio && set_fail_eio(c, w, y->fail_eio, d))
 		return 2;
 	return 0;
 }
@@ -965,7 +994,10 @@ static const char help_text[] =
     "  --initrd I            initial ramdisk\n"
     "  --cmdline S           kernel command line (at most 4095 bytes)\n"
     "  --disk PATH[,ro][,serial=ID][,engine=auto|sync|uring][,cache=on|off]\n"
-    "                        add a virtio-blk disk (repeatable)\n"
+    "         [,fail-eio=START-END]\n"
+    "                        add a virtio-blk disk (repeatable); fail-eio\n"
+    "                        (testing) fails every request touching sectors\n"
+    "                        START..END with EIO\n"
     "  --console stdio|file:PATH|socket:PATH|pty\n"
     "                        add a virtio-console (repeatable)\n"
     "  --rng[=RATE]          add a virtio-rng, RATE bytes/s (default: no "
@@ -1007,10 +1039,13 @@ static int flag_disk_opt(struct ctx *c, const struct where *w, char *o,
 		return set_engine(c, w, o + 7, d);
 	else if (!strncmp(o, "cache=", 6))
 		return set_cache(c, w, o + 6, d);
+	else if (!strncmp(o, "fail-eio=", 9))
+		return set_fail_eio(c, w, o + 9, d);
 	else
 		return bad(c, w, NULL,
 			   "unknown option '%s' in '%s' (ro, serial=ID, "
-			   "engine=auto|sync|uring, cache=on|off)",
+			   "engine=auto|sync|uring, cache=on|off, "
+			   "fail-eio=START-END)",
 			   show(o).s, show(spec).s);
 	return 0;
 }
@@ -1180,6 +1215,24 @@ static int check_file(struct ctx *c, const struct where *w, const char *key,
 	return 0;
 }
 
+/* A fail_eio range must start inside a regular file's image. */
+static int check_eio_range(struct ctx *c, const struct where *w,
+			   const struct vmm_dev_cfg *d)
+{
+	struct stat st;
+	uint64_t sectors;
+
+	if (!d->fail_eio || stat(d->path, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	sectors = (uint64_t)st.st_size / 512;
+	if (d->eio_start >= sectors)
+		return bad(c, w, "fail_eio",
+			   "sector %" PRIu64
+			   " is past the end of '%s' (%" PRIu64 " sectors)",
+			   d->eio_start, show(d->path).s, sectors);
+	return 0;
+}
+
 static int check_dev(struct ctx *c, unsigned i)
 {
 	const struct vmm_dev_cfg *d = &c->cfg->dev[i];
@@ -1188,6 +1241,8 @@ static int check_dev(struct ctx *c, unsigned i)
 
 	if (d->kind == VMM_DEV_BLK &&
 	    check_file(c, w, "path", d->path, !d->read_only, true))
+		return 2;
+	if (d->kind == VMM_DEV_BLK && check_eio_range(c, w, d))
 		return 2;
 	for (unsigned j = 0; j < i; j++) {
 		const struct vmm_dev_cfg *e = &c->cfg->dev[j];

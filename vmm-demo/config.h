@@ -46,6 +46,10 @@ struct vmm_dev_cfg {
 	char *serial; /* NULL: none */
 	enum vmmio_blk_engine engine;
 	bool direct; /* cache off: O_DIRECT, bypassing the host page cache */
+	/* Testing: requests touching sectors eio_start..eio_end fail with
+	 * EIO (the library's fault injection hook). */
+	bool fail_eio;
+	uint64_t eio_start, eio_end;
 	/* console */
 	enum vmm_console_kind console;
 	char *console_path;

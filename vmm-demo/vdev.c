@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <linux/kvm.h>
+#include <linux/virtio_blk.h>
 
 #include "layout.h"
 #include "log.h"
@@ -132,6 +133,21 @@ static void tty_raw(void)
 
 /* ---- device creation ----------------------------------------------- */
 
+/* fail_eio (testing): EIO for every data, discard or write-zeroes request
+ * touching the configured sectors; FLUSH touches none and passes. */
+static int vdev_fail_eio(void *opaque, uint32_t type, uint64_t sector,
+			 uint64_t bytes)
+{
+	const struct vmm_dev_cfg *d = ((const struct vmm_vdev *)opaque)->cfg;
+	uint64_t last;
+
+	if (type == VIRTIO_BLK_T_FLUSH || !bytes)
+		return 0;
+	if (__builtin_add_overflow(sector, (bytes - 1) / 512, &last))
+		last = UINT64_MAX;
+	return sector <= d->eio_end && last >= d->eio_start ? -EIO : 0;
+}
+
 static int vdev_create_model(struct vmm *vm, struct vmm_vdev *v,
 			     const struct vmmio_host_ops *host)
 {
@@ -150,12 +166,19 @@ static int vdev_create_model(struct vmm *vm, struct vmm_vdev *v,
 		    .mem = vm->mem,
 		    .host = host,
 		    .host_opaque = v,
+		    .inject = d->fail_eio ? vdev_fail_eio : NULL,
+		    .inject_opaque = v,
 		};
 		r = vmmio_blk_new(&c, &v->blk);
 		if (r == 0) {
 			v->dev = vmmio_blk_dev(v->blk);
 			v->dev_fd = vmmio_blk_fd(v->blk);
 		}
+		if (r == 0 && d->fail_eio)
+			vmm_info("%s: fail-eio: requests touching sectors "
+				 "%llu-%llu fail with EIO (testing)",
+				 v->name, (unsigned long long)d->eio_start,
+				 (unsigned long long)d->eio_end);
 		break;
 	}
 	case VMM_DEV_CONSOLE: {

@@ -596,6 +596,40 @@ static const struct bad_row {
      {0},
      "vmm-demo: @F:3: devices[0].type: 'gpu' is not one of "
      "blk|console|rng\n"},
+    /* blk fail_eio (testing): a sector range inside the image */
+    {"kernel: k\ndevices:\n  - type: blk\n    path: disk\n    fail_eio: 10\n",
+     {0},
+     "vmm-demo: @F:5: devices[0].fail_eio: '10' is not a sector range "
+     "START-END\n"},
+    {"kernel: k\ndevices:\n  - type: blk\n    path: disk\n"
+     "    fail_eio: 20-10\n",
+     {0},
+     "vmm-demo: @F:5: devices[0].fail_eio: '20-10': START is after END\n"},
+    {"kernel: k\ndevices:\n  - type: blk\n    path: disk\n"
+     "    fail_eio: 0-7\n",
+     {0},
+     "vmm-demo: @F:5: devices[0].fail_eio: sector 0 is past the end of "
+     "'@D/disk' (0 sectors)\n"},
+    {"kernel: k\ndevices:\n  - type: rng\n    fail_eio: 1-2\n",
+     {0},
+     "vmm-demo: @F:4: devices[0].fail_eio: does not apply to type rng\n"},
+    {NULL,
+     {"--kernel", "@D/k", "--disk", "@D/disk,fail-eio=x-1"},
+     "vmm-demo: --disk: 'x-1' is not a sector range START-END\n"},
+    {NULL,
+     {"--kernel", "@D/k", "--disk", "@D/disk,fail-eio=-5"},
+     "vmm-demo: --disk: '-5' is not a sector range START-END\n"},
+    {NULL,
+     {"--kernel", "@D/k", "--disk", "@D/disk,fail-eio=1-18446744073709551616"},
+     "vmm-demo: --disk: '1-18446744073709551616' is not a sector range "
+     "START-END\n"},
+    {NULL,
+     {"--kernel", "@D/k", "--disk", "@D/disk,fail-eio=3-2"},
+     "vmm-demo: --disk: '3-2': START is after END\n"},
+    {NULL,
+     {"--kernel", "@D/k", "--disk", "@D/disk,fail-eio=0-0"},
+     "vmm-demo: --disk: sector 0 is past the end of '@D/disk' (0 "
+     "sectors)\n"},
     /* blk serial, rng burst */
     {"kernel: k\ndevices:\n  - type: blk\n    path: disk\n"
      "    serial: 123456789012345678901\n",
@@ -646,7 +680,8 @@ static const struct bad_row {
     {NULL,
      {"--kernel", "@D/k", "--disk", "@D/disk,rx"},
      "vmm-demo: --disk: unknown option 'rx' in '@D/disk,rx' (ro, "
-     "serial=ID, engine=auto|sync|uring, cache=on|off)\n"},
+     "serial=ID, engine=auto|sync|uring, cache=on|off, "
+     "fail-eio=START-END)\n"},
     {NULL,
      {"--kernel", "@D/k", "--disk", "@D/disk,cache=none"},
      "vmm-demo: --disk: 'none' is not one of on|off\n"},
@@ -882,6 +917,44 @@ START_TEST(test_help_version)
 }
 END_TEST
 
+/* fail_eio / fail-eio=: an inclusive sector range; the last sector may
+ * lie past the end, the first may not. --help names it. */
+START_TEST(test_fail_eio)
+{
+	char p[PATH_MAX + 16], *text;
+	int rc;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/big.img", tmp);
+	f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(ftruncate(fileno(f), 64 << 10), 0);
+	fclose(f);
+	put("vm.yaml",
+	    "kernel: k\ndevices:\n  - type: blk\n    path: big.img\n"
+	    "    fail_eio: 64-127\n  - type: blk\n    path: big.img\n");
+	ASSERT_OK(RUN("--config", "@F"));
+	ck_assert(cfg.dev[0].fail_eio);
+	ck_assert_uint_eq(cfg.dev[0].eio_start, 64);
+	ck_assert_uint_eq(cfg.dev[0].eio_end, 127);
+	ck_assert(!cfg.dev[1].fail_eio);
+	ASSERT_OK(RUN("--kernel", "@D/k", "--disk",
+		      "@D/big.img,engine=sync,fail-eio=0x7f-1000"));
+	ck_assert(cfg.dev[0].fail_eio);
+	ck_assert_uint_eq(cfg.dev[0].eio_start, 127);
+	ck_assert_uint_eq(cfg.dev[0].eio_end, 1000);
+	ck_assert_int_eq(
+	    RUN("--kernel", "@D/k", "--disk", "@D/big.img,fail-eio=128-128"),
+	    2);
+	assert_out("vmm-demo: --disk: sector 128 is past the end of "
+		   "'@D/big.img' (128 sectors)\n");
+	text = run_info("--help", &rc);
+	ck_assert_int_eq(rc, 1);
+	ck_assert_ptr_nonnull(strstr(text, "         [,fail-eio=START-END]\n"));
+	free(text);
+}
+END_TEST
+
 START_TEST(test_free)
 {
 	struct vmm_config z;
@@ -991,6 +1064,7 @@ Suite *config_suite(void)
 	tcase_add_test(tc, test_memory_host);
 	tcase_add_test(tc, test_permissions);
 	tcase_add_test(tc, test_help_version);
+	tcase_add_test(tc, test_fail_eio);
 	tcase_add_test(tc, test_free);
 	tcase_add_test(tc, test_repo_configs);
 	suite_add_tcase(s, tc);

@@ -462,6 +462,7 @@ static int pty_wait(struct ptyrun *p)
 		append(p->out, sizeof(p->out), &p->len, buf, (size_t)n);
 	}
 	ck_assert_int_eq(waitpid(p->pid, &status, 0), p->pid);
+	assert_no_sanitizer(p->out);
 	return status;
 }
 

@@ -55,6 +55,8 @@ bool skip_without_kvm(void);
  * disk image, the console on a socket (or stdio), the rng; r->extra
  * appended. Fails the test on a timeout. */
 void vm_run(struct vmrun *r);
+/* @log (vmm-demo's stderr) holds no ASan/UBSan/TSan/LSan report. */
+void assert_no_sanitizer(const char *log);
 void assert_exit0(const struct vmrun *r);
 void assert_exit(const struct vmrun *r, int code);
 /* The guest's output has a line starting with @prefix. */
