@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
 # libvmmio build. Variants go to build/$(VARIANT): release, debug, asan.
 #   make              libvmmio.a, libvmmio.so, vmmio.pc (release)
-#   make check        unit tests (release, then ASan+UBSan), vmm-demo tests
-#                     (test guest and Linux under KVM), freestanding driver
-#                     check, brief fuzz runs
+#   make check        unit tests (release, valgrind, ASan+UBSan), vmm-demo
+#                     tests (test guest, hostile mode, kill and fault tests,
+#                     Linux under KVM; again under ASan+UBSan and TSan),
+#                     freestanding driver check, brief fuzz runs
+#   make check-long   the kill test 20 times (VMT_KILL_RUNS=N)
+#   make clang-tidy   static analysis (.clang-tidy); also cppcheck
 #   make run          boot the demo microVM (vmm-demo)
 #   make guest        Linux guest bundle in build/guest (Debian packages)
 #   make fuzz         libFuzzer targets (clang); make fuzz-run FUZZ_TIME=600
@@ -151,13 +154,16 @@ check-readme: $(STATIC)
 	@echo "check-readme: the README embedding example compiles and links"
 
 check: deps guest
-	$(MAKE) VARIANT=release lib check-symbols check-readme check-unit check-vm
+	$(MAKE) VARIANT=release lib check-symbols check-readme check-unit \
+		check-valgrind check-vm
 	$(MAKE) VARIANT=asan check-unit
 	@# vmm-demo and its tests under ASan+UBSan; sanitizer reports need
 	@# syscalls the sandbox forbids, so seccomp is off except in the
 	@# sandbox tests; the Linux boot adds nothing here (loader and ACPI
 	@# run in process) and is left to the release run.
 	VMT_NO_SECCOMP=1 $(MAKE) VARIANT=asan check-vm VMT_GUEST_DIR=none
+	@# The I/O thread against the vCPU threads under ThreadSanitizer.
+	$(MAKE) check-tsan
 	$(MAKE) check-freestanding
 	$(MAKE) fuzz-run FUZZ_TIME=$(FUZZ_TIME)
 
@@ -276,18 +282,15 @@ cppcheck:
 		--inline-suppr --std=c11 -Iinclude -D__GNUC__ \
 		--suppress=missingIncludeSystem $(wildcard src devices vmm-demo)
 
-clang-tidy:
-	clang-tidy $(LIB_SRCS) -- -Iinclude -std=c11
-
 compdb:
 	$(MAKE) clean
 	bear -- $(MAKE) all
 
 # Debian packages a fresh machine needs to build and test.
 DEPS := build-essential pkg-config check clang libclang-rt-14-dev \
-	clang-format cppcheck valgrind linux-libc-dev liburing-dev fio \
+	clang-format clang-tidy llvm cppcheck valgrind linux-libc-dev liburing-dev fio \
 	libcyaml-dev libseccomp-dev acpica-tools busybox-static cpio e2fsprogs \
-	lz4 xz-utils
+	lz4 xz-utils llvm-14
 deps:
 	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

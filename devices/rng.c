@@ -383,7 +383,7 @@ int vmmio_rng_new(const struct vmmio_rng_config *cfg, struct vmmio_rng **out)
 		return rc;
 	segs = RNG_SEGS_PER_ENTRY * p.queue_size + RNG_SEGS_EXTRA;
 	rng = vmmio__zalloc(cfg->host, cfg->host_opaque,
-			    sizeof(*rng) + 2u * segs * sizeof(rng->seg[0]));
+			    sizeof(*rng) + 2 * sizeof(rng->seg[0]) * segs);
 	if (!rng)
 		return -ENOMEM;
 	rng->p = p;

@@ -111,7 +111,7 @@ static void fill_table(const struct vmmio_drv_req *r, unsigned total)
 
 		if (j + 1 < k)
 			f |= VRING_DESC_F_NEXT;
-		write_desc(t + 16u * j, r->buf[b].gpa, r->buf[b].len, f,
+		write_desc(t + 16 * (size_t)j, r->buf[b].gpa, r->buf[b].len, f,
 			   (uint16_t)(j + 1));
 	}
 }
@@ -160,7 +160,6 @@ int vmmio_drv_vq_add(struct vmmio_drv_vq *vq, const struct vmmio_drv_req *r,
 		desc[cur].len = 16u * (total - r->n_direct);
 		desc[cur].flags = VRING_DESC_F_INDIRECT;
 		desc[cur].next = 0;
-		prev = cur;
 		cur = vq->slot[cur].next;
 	} else {
 		desc[prev].flags &= (uint16_t)~VRING_DESC_F_NEXT;

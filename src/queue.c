@@ -456,7 +456,7 @@ static int walk_indirect(struct walk *w, const struct desc *ind)
 		if (++count > n)
 			return fail(q, VMMIO_FAULT_CHAIN_LOOP);
 		if (table)
-			desc_load(table + 16u * i, &d);
+			desc_load(table + 16 * (size_t)i, &d);
 		else if ((rc = indirect_copy(q, ind->addr, i, &d)))
 			return rc;
 		if (d.flags & VRING_DESC_F_INDIRECT)
@@ -833,6 +833,7 @@ int vmmio_chain_read(const struct vmmio_chain *c, uint32_t off, void *dst,
 int vmmio_chain_write(const struct vmmio_chain *c, uint32_t off,
 		      const void *src, uint32_t n)
 {
+	/* NOLINTNEXTLINE(performance-no-int-to-ptr): drops const; only read */
 	return chain_copy(c, true, off, (void *)(uintptr_t)src, n);
 }
 

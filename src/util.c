@@ -30,6 +30,7 @@ void vmmio__free(const struct vmmio_host_ops *host, void *opaque, void *ptr)
 {
 	if (!ptr)
 		return;
+	/* NOLINTNEXTLINE(misc-redundant-expression): each tests host != NULL */
 	if (VMMIO_HAS_OP(host, alloc) && VMMIO_HAS_OP(host, free))
 		host->free(opaque, ptr);
 	else if (!VMMIO_HAS_OP(host, alloc))

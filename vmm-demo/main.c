@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 		return r == 1 ? 0 : 2;
 	}
 	vmm_log_level = cfg.log_level;
-	signal(SIGPIPE, SIG_IGN);
+	(void)signal(SIGPIPE, SIG_IGN);
 	vmm_detect_host(&vm);
 	r = vmm_create(&vm, &cfg);
 	if (r == 0 && vm.linux_guest && !vm.host_can_boot_linux)

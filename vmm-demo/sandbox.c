@@ -213,7 +213,7 @@ static void sys_trap(int sig, siginfo_t *si, void *uc)
 		/* nothing left to tell */
 	}
 	vmm_tty_restore();
-	raise(sig);
+	(void)raise(sig);
 }
 
 void vmm_sandbox_prepare(void)

@@ -107,7 +107,7 @@ void vmm_tty_restore(void)
 static void tty_signal(int sig)
 {
 	vmm_tty_restore();
-	raise(sig);
+	(void)raise(sig);
 }
 
 static void tty_raw(void)
@@ -122,7 +122,7 @@ static void tty_raw(void)
 	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_tio) < 0)
 		return;
 	tio_saved = 1;
-	atexit(vmm_tty_restore);
+	(void)atexit(vmm_tty_restore);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
 	raw = saved_tio;

@@ -52,7 +52,7 @@ void vmm_detect_host(struct vmm *vm)
 		break;
 	}
 	if (f)
-		fclose(f);
+		(void)fclose(f);
 	vm->host_kvm = vmx   ? "VMX (kvm_intel)"
 		       : svm ? "SVM (kvm_amd)"
 			     : "unknown (no vmx/svm flag)";
@@ -125,6 +125,7 @@ static void *ram_map(uint64_t size)
 
 	if (p == MAP_FAILED)
 		return NULL;
+	/* NOLINTNEXTLINE(performance-no-int-to-ptr): aligned, in the mapping */
 	a = (uint8_t *)(((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1));
 	if (a > p)
 		munmap(p, (size_t)(a - p));

@@ -877,6 +877,8 @@ Suite *queue_suite(void)
 	tcase_add_test(tc, test_toctou_desc);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(rt, 120);
+	/* make check-valgrind leaves these out (tests/analysis.mk). */
+	tcase_set_tags(rt, "slow");
 	tcase_add_test(rt, test_chain_streams);
 	tcase_add_loop_test(rt, test_random_roundtrip, 0, 8);
 	tcase_add_test(rt, test_full_size_chain);

@@ -741,6 +741,7 @@ static void flood_line(struct frun *r, const char *l)
 	struct flood_run *f = r->ctx;
 	char name[16], what[8];
 	struct phase *p;
+	int maps;
 
 	(void)sscanf(l, "TG FLOOD console end sent=%llu in_flight=%u", &f->sent,
 		     &f->in_flight);
@@ -755,7 +756,13 @@ static void flood_line(struct frun *r, const char *l)
 	if (!f->nph || strcmp(what, "end"))
 		return;
 	p = &f->ph[f->nph - 1];
-	p->end = rss_outside_ram(r->pid, &f->ram_maps);
+	p->end = rss_outside_ram(r->pid, &maps);
+	/* The guest powers off right after the last end line: a sample of
+	 * a process already gone finds no RAM and counts for nothing. */
+	if (maps == 0)
+		p->end = p->peak;
+	else
+		f->ram_maps = maps;
 	p->peak = p->end > p->peak ? p->end : p->peak;
 	p->ended = true;
 	if (!strcmp(name, "console") && f->con >= 0) {
