@@ -124,6 +124,9 @@ VMMIO_API bool vmmio_drv_vq_kick_prepare(struct vmmio_drv_vq *vq);
 
 /*
  * vmmio_drv_vq_get_used() - take the next used element.
+ * *len is the length the device wrote, unchecked (as Linux's driver
+ * returns it): a caller that trusts it no more than the device must clamp
+ * it to the writable bytes it posted.
  * Return: 1 with *token and *len set; 0 none; -EIO the device returned a
  *         head that is out of range or not in flight.
  */

@@ -8,8 +8,12 @@
 int main(void)
 {
 	Suite *(*const suites[])(void) = {
-	    util_suite,	 mem_suite, queue_suite,   driver_suite, mmio_suite,
-	    alloc_suite, blk_suite, console_suite, rng_suite,
+	    util_suite,	 mem_suite,
+	    queue_suite, driver_suite,
+	    mmio_suite,	 alloc_suite,
+	    blk_suite,	 console_suite,
+	    rng_suite,	 driver_hostile_suite,
+	    edge_suite,
 	};
 	SRunner *sr = srunner_create(NULL);
 	int failed;

@@ -15,5 +15,7 @@ TEST_SUITE Suite *alloc_suite(void);
 TEST_SUITE Suite *blk_suite(void);
 TEST_SUITE Suite *console_suite(void);
 TEST_SUITE Suite *rng_suite(void);
+TEST_SUITE Suite *driver_hostile_suite(void);
+TEST_SUITE Suite *edge_suite(void);
 
 #endif
