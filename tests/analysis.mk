@@ -9,11 +9,10 @@
 # Every test runs in its own forked process, as in check-unit; valgrind
 # follows fork() without --trace-children, checks each process at exit
 # and a child with errors exits 1, which Check reports as an error of that
-# test. -q: only errors are printed. VG_EXCLUDE_TAGS=slow leaves out the
-# randomized ring round trips (tests/unit/test_queue.c): millions of
-# ck_asserts whose messages Check's runner unpacks one by one, more than
-# 20 minutes under valgrind; ASan runs them. VG_EXCLUDE_TAGS= runs all.
-VG_EXCLUDE_TAGS ?= slow
+# test. -q: only errors are printed. Every test runs (the round trips'
+# millions of checks cost nothing until one fails, tests/unit/qfix.c);
+# VG_EXCLUDE_TAGS=slow leaves out the randomized ring round trips.
+VG_EXCLUDE_TAGS ?=
 VALGRIND := valgrind -q --tool=memcheck --error-exitcode=1 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --track-fds=no
 

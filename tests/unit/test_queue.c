@@ -822,7 +822,7 @@ START_TEST(test_toctou_desc)
 	struct qfix f;
 	struct flipper fl;
 	pthread_t t;
-	unsigned ok = 0, bad = 0;
+	unsigned ok = 0, bad = 0, wrong = 0;
 
 	qf_init(&f, 8, 0, false);
 	fl.stop = false;
@@ -836,26 +836,28 @@ START_TEST(test_toctou_desc)
 
 		qf_avail_push(&f, 0);
 		rc = vmmio_vq_pop(f.q, &c);
+		/* Counted, not asserted, in the loop: a passing ck_assert
+		 * costs a message to Check's runner, which slowed this
+		 * thread so much under valgrind that the test timed out. */
 		if (rc == 1) {
 			/* Whatever the guest did meanwhile, the chain is the
 			 * descriptor as validated: 16 bytes in RAM. */
-			ck_assert_uint_eq(c.readable_len, 16);
-			ck_assert_uint_eq(c.nseg, 1);
-			ck_assert_uint_eq(seg[0].len, 16);
-			ck_assert_ptr_eq(seg[0].base,
-					 vmmio_mem_ptr(f.g.mem, D, 16, false));
-			ck_assert_int_eq(vmmio_vq_push(f.q, c.head, 0), 1);
+			wrong += c.readable_len != 16 || c.nseg != 1 ||
+				 seg[0].len != 16 ||
+				 seg[0].base !=
+				     vmmio_mem_ptr(f.g.mem, D, 16, false) ||
+				 vmmio_vq_push(f.q, c.head, 0) != 1;
 			ok++;
 		} else {
-			ck_assert_int_eq(rc, -EIO);
-			ck_assert_int_eq(vmmio_vq_fault(f.q),
-					 VMMIO_FAULT_BUFFER_RANGE);
+			wrong += rc != -EIO || vmmio_vq_fault(f.q) !=
+						   VMMIO_FAULT_BUFFER_RANGE;
 			bad++;
 			qf_restart_keep_desc(&f);
 		}
 	}
 	fl.stop = true;
 	pthread_join(t, NULL);
+	ck_assert_uint_eq(wrong, 0);
 	ck_assert_uint_eq(ok + bad, 20000);
 	qf_free(&f);
 }
@@ -877,7 +879,7 @@ Suite *queue_suite(void)
 	tcase_add_test(tc, test_toctou_desc);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(rt, 120);
-	/* make check-valgrind leaves these out (tests/analysis.mk). */
+	/* VG_EXCLUDE_TAGS=slow leaves these out of make check-valgrind. */
 	tcase_set_tags(rt, "slow");
 	tcase_add_test(rt, test_chain_streams);
 	tcase_add_loop_test(rt, test_random_roundtrip, 0, 8);
