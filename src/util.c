@@ -50,9 +50,8 @@ static bool ratelimit_pass(const struct vmmio_host_ops *host, void *opaque,
 			   struct vmmio__ratelimit *rl,
 			   enum vmmio_log_level level)
 {
-	uint32_t *printed;
-
 	uint64_t now = now_ns();
+	uint32_t *printed;
 	char line[96];
 
 	if (now - rl->window_ns >= 1000000000u) {
