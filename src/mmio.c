@@ -330,6 +330,8 @@ static void do_reset(struct vmmio_dev *dev)
 	/* GuestPageSize survives: Linux writes it once, before its reset. */
 	if (__atomic_exchange_n(&dev->isr, 0, __ATOMIC_SEQ_CST))
 		dev->host->irq(dev->host_opaque, false);
+	if (VMMIO_HAS_OP(dev->host, reset))
+		dev->host->reset(dev->host_opaque);
 }
 
 void vmmio_dev_reset(struct vmmio_dev *dev)

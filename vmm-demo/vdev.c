@@ -37,7 +37,6 @@
 #include "vm.h"
 
 #define VIRTIO_MMIO_QUEUE_NOTIFY 0x50
-#define VIRTIO_MMIO_STATUS 0x70
 
 enum src_kind { SRC_STOP, SRC_NOTIFY, SRC_DEV, SRC_STDIN };
 
@@ -132,6 +131,20 @@ static void tty_raw(void)
 }
 
 /* ---- device creation ----------------------------------------------- */
+
+/* Host hook after each reset of the device (Status = 0): kicks still
+ * sitting in the ioeventfds belong to the old queues; drop them so they
+ * are not taken for kicks of the re-initialised device. Runs with
+ * v->lock held (on the vCPU thread that wrote Status). */
+static void vdev_reset(void *opaque)
+{
+	struct vmm_vdev *v = opaque;
+	uint64_t cnt;
+
+	for (unsigned q = 0; q < v->nnotify; q++)
+		while (read(v->notify[q].fd, &cnt, sizeof(cnt)) > 0)
+			;
+}
 
 /* fail_eio (testing): EIO for every data, discard or write-zeroes request
  * touching the configured sectors; FLUSH touches none and passes. */
@@ -323,8 +336,10 @@ int vmm_devices_create(struct vmm *vm)
 		host = calloc(1, sizeof(*host));
 		if (!host)
 			return -1;
-		*host = (struct vmmio_host_ops){
-		    .size = sizeof(*host), .irq = vdev_irq, .log = vdev_log};
+		*host = (struct vmmio_host_ops){.size = sizeof(*host),
+						.irq = vdev_irq,
+						.log = vdev_log,
+						.reset = vdev_reset};
 		v->host = host; /* the device keeps it: freed in destroy */
 		r = vdev_create_model(vm, v, host);
 		if (r < 0) {
@@ -413,18 +428,6 @@ static void vdev_unpark(struct vmm_vdev *v)
 		v->parked = false;
 }
 
-/* The driver reset the device (Status = 0): kicks still sitting in the
- * ioeventfds belong to the old queues; drop them so they are not taken
- * for kicks of the re-initialised device. Called with v->lock. */
-static void vdev_drop_kicks(struct vmm_vdev *v)
-{
-	uint64_t cnt;
-
-	for (unsigned q = 0; q < v->nnotify; q++)
-		while (read(v->notify[q].fd, &cnt, sizeof(cnt)) > 0)
-			;
-}
-
 int vmm_vdev_mmio(struct vmm *vm, uint64_t addr, bool write, uint8_t *data,
 		  uint32_t len)
 {
@@ -437,9 +440,6 @@ int vmm_vdev_mmio(struct vmm *vm, uint64_t addr, bool write, uint8_t *data,
 		pthread_mutex_lock(&v->lock);
 		if (write) {
 			vmmio_dev_write(v->dev, off, data, len);
-			if (off == VIRTIO_MMIO_STATUS && len == 4 &&
-			    !(data[0] | data[1] | data[2] | data[3]))
-				vdev_drop_kicks(v);
 			vdev_unpark(v);
 		} else {
 			vmmio_dev_read(v->dev, off, data, len);

@@ -49,6 +49,12 @@ enum vmmio_log_level {
  *        the guest can trigger are rate limited by the library.
  * alloc: optional (default malloc); returns uninitialised memory or NULL.
  * free:  optional (default free); required if alloc is set.
+ * reset: optional; a device calls it after each reset (the driver wrote
+ *        Status 0, or vmmio_dev_reset()), its queues already back to
+ *        their initial state, on the thread that made the access and
+ *        under the same serialization. An embedder with notify channels of
+ *        its own (ioeventfds) drops kicks meant for the old queues here,
+ *        so they are not taken for kicks of the re-initialised device.
  */
 struct vmmio_host_ops {
 	uint32_t size;
@@ -56,6 +62,7 @@ struct vmmio_host_ops {
 	void (*log)(void *opaque, enum vmmio_log_level level, const char *msg);
 	void *(*alloc)(void *opaque, size_t size);
 	void (*free)(void *opaque, void *ptr);
+	void (*reset)(void *opaque);
 };
 
 /*

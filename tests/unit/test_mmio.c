@@ -66,6 +66,7 @@ struct env {
 	bool line;
 	unsigned logs;
 	char log[8192];
+	unsigned host_resets, host_resets_at_status0;
 };
 
 static struct env E;
@@ -92,10 +93,22 @@ static void t_log(void *opaque, enum vmmio_log_level level, const char *msg)
 	snprintf(E.log + n, sizeof(E.log) - n, "%s\n", msg);
 }
 
+/* Called after the reset: the device must already read Status 0. */
+static void t_host_reset(void *opaque)
+{
+	uint32_t st = 0xffffffffu;
+
+	(void)opaque;
+	E.host_resets++;
+	if (vmmio_dev_read(E.dev, VIRTIO_MMIO_STATUS, &st, 4) == 0 && st == 0)
+		E.host_resets_at_status0++;
+}
+
 static const struct vmmio_host_ops t_host = {
     .size = sizeof(struct vmmio_host_ops),
     .irq = t_irq,
     .log = t_log,
+    .reset = t_host_reset,
 };
 
 static unsigned log_count(const char *needle)
@@ -1502,6 +1515,25 @@ START_TEST(test_log_ratelimit)
 }
 END_TEST
 
+/* The host's reset hook: once per reset, after it, and never for a
+ * Status write that is not a reset (wrong width, non-zero). */
+START_TEST(test_host_reset_hook)
+{
+	env_init(2);
+	ck_assert_uint_eq(E.host_resets, 0);
+	ck_assert_int_eq(wr(ST, 4, VIRTIO_CONFIG_S_ACKNOWLEDGE), 0);
+	ck_assert_uint_eq(E.host_resets, 0);
+	ck_assert_int_eq(wr(ST, 4, 0), 0);
+	ck_assert_uint_eq(E.host_resets, 1);
+	ck_assert_int_eq(wr(ST, 2, 0), -EIO);
+	ck_assert_uint_eq(E.host_resets, 1);
+	vmmio_dev_reset(E.dev);
+	ck_assert_uint_eq(E.host_resets, 2);
+	ck_assert_uint_eq(E.host_resets_at_status0, 2);
+	env_fini();
+}
+END_TEST
+
 /* Debug lines (ignored writes) have their own budget: a guest that spends
  * it cannot keep a fault out of the log in the same second. */
 START_TEST(test_log_ratelimit_fault_after_debug)
@@ -2184,6 +2216,7 @@ Suite *mmio_suite(void)
 	tcase_add_test(dev, test_legacy_layout);
 	tcase_add_test(dev, test_log_ratelimit);
 	tcase_add_test(dev, test_log_ratelimit_fault_after_debug);
+	tcase_add_test(dev, test_host_reset_hook);
 	tcase_add_test(dev, test_new_alloc_sweep);
 	suite_add_tcase(s, dev);
 
