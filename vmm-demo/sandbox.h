@@ -7,15 +7,17 @@ struct vmm;
 struct vmm_vcpu;
 
 /*
- * Install the calling thread's filter (not the whole process's): default
- * action kills the process, allowlist per thread kind. 0, or -1 logged.
- */
-/*
  * Install the SIGSYS handler the filters report to (before any thread
  * starts): it names the thread and the syscall, restores the terminal
  * and lets SIGSYS end the process.
  */
 void vmm_sandbox_prepare(void);
+
+/*
+ * Install the calling thread's filter (not the whole process's): an
+ * allowlist per thread kind; anything else traps (SIGSYS, see
+ * vmm_sandbox_prepare()) and ends the process. 0, or -1 logged.
+ */
 int vmm_sandbox_vcpu(const struct vmm *vm, const struct vmm_vcpu *c);
 int vmm_sandbox_io(const struct vmm *vm);
 int vmm_sandbox_main(const struct vmm *vm);
