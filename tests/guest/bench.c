@@ -280,69 +280,17 @@ static int ram_covers(uint64_t lo, uint64_t hi)
 
 /* --- Devices ---------------------------------------------------------- */
 
-struct bdev {
-	struct vmmio_drv *drv;
-	unsigned slot;
-	uint64_t features;
-	struct vmmio_drv_vq vq[2];
-	unsigned irq_seen;
-	unsigned notifies;
-};
-
 static struct vmmio_drv_slot bslots[3][QSIZE_MAX];
 
-static unsigned irq_total(unsigned slot)
-{
-	unsigned n = 0;
-
-	for (unsigned c = 0; c < TG_MAXCPU; c++)
-		n += tg_irq_count[c][slot];
-	return n;
-}
-
 /* Negotiate @wanted, set up @nq queues on rings @ring.., DRIVER_OK. */
-static int bdev_start(struct bdev *d, uint64_t wanted, unsigned nq,
+static int bdev_start(struct tg_vdev *d, uint64_t wanted, unsigned nq,
 		      unsigned ring)
 {
-	uint32_t align = vmmio_drv_version(d->drv) == 1 ? 4096u : 4u;
-	int rc = vmmio_drv_negotiate(d->drv, wanted, &d->features);
+	unsigned char *r[2] = {area(OFF_RING + ring * RING_MAX),
+			       area(OFF_RING + (ring + 1) * RING_MAX)};
+	struct vmmio_drv_slot *sl[2] = {bslots[ring], bslots[ring + 1]};
 
-	for (unsigned q = 0; !rc && q < nq; q++) {
-		uint32_t max = vmmio_drv_queue_max(d->drv, q);
-		unsigned char *r = area(OFF_RING + (ring + q) * RING_MAX);
-		uint16_t qs = QSIZE_MAX;
-
-		if (!max)
-			return -ENOENT;
-		while (qs > max)
-			qs /= 2;
-		rc = vmmio_drv_vq_init(&d->vq[q], qs, r, (uintptr_t)r, RING_MAX,
-				       align, bslots[ring + q], d->features);
-		if (!rc)
-			rc = vmmio_drv_setup_queue(d->drv, q, &d->vq[q]);
-	}
-	d->irq_seen = irq_total(d->slot);
-	return rc ? rc : vmmio_drv_driver_ok(d->drv);
-}
-
-/* Acknowledge InterruptStatus once per interrupt taken (as main.c). */
-static void bdev_irq_poll(struct bdev *d)
-{
-	unsigned n = irq_total(d->slot);
-
-	if (n != d->irq_seen) {
-		d->irq_seen = n;
-		(void)vmmio_drv_ack_interrupt(d->drv);
-	}
-}
-
-/* Notify only if the device asked for it (EVENT_IDX or NO_NOTIFY). */
-static void bdev_kick(struct bdev *d, unsigned q)
-{
-	if (vmmio_drv_vq_kick_prepare(&d->vq[q])) {
-		vmmio_drv_notify(d->drv, q);
-		d->notifies++;
-	}
+	return tg_vdev_start(d, wanted, nq, r, RING_MAX, sl, QSIZE_MAX);
 }
 
 /* --- Figures: counting and output ------------------------------------- */
@@ -352,17 +300,17 @@ struct count {
 	unsigned notify, irq;
 };
 
-static void count_start(struct count *c, const struct bdev *d)
+static void count_start(struct count *c, const struct tg_vdev *d)
 {
 	c->t0 = tg_rdtsc();
 	c->reqs = c->bytes = 0;
 	c->notify = d->notifies;
-	c->irq = irq_total(d->slot);
+	c->irq = tg_irq_total(d->slot);
 }
 
 /* TG BENCH <name> <value> <unit> reqs=<n> notify=<k> irq=<i>; the value
  * has one decimal: requests/s (iops) or 10^6 bytes/s (MB/s). */
-static void count_print(const struct count *c, const struct bdev *d,
+static void count_print(const struct count *c, const struct tg_vdev *d,
 			const char *name, bool mbs)
 {
 	uint64_t ticks = tg_rdtsc() - c->t0, v;
@@ -376,7 +324,7 @@ static void count_print(const struct count *c, const struct bdev *d,
 	tg_printf("TG BENCH %s %llu.%llu %s reqs=%llu notify=%u irq=%u\n", name,
 		  (unsigned long long)(v / 10), (unsigned long long)(v % 10),
 		  mbs ? "MB/s" : "iops", (unsigned long long)c->reqs,
-		  d->notifies - c->notify, irq_total(d->slot) - c->irq);
+		  d->notifies - c->notify, tg_irq_total(d->slot) - c->irq);
 }
 
 /* --- Stamps: what the write figures put in every 4 KiB block ---------- */
@@ -466,7 +414,7 @@ struct breq {
 _Static_assert(sizeof(struct breq) <= REQ_STRIDE, "REQ_STRIDE");
 
 struct job {
-	struct bdev *d;
+	struct tg_vdev *d;
 	bool write, seq;
 	unsigned qd, inflight;
 	uint32_t bytes, seg_len, nseg;
@@ -606,17 +554,17 @@ static int blk_job_run(struct job *j, uint64_t secs)
 	if (rc)
 		return rc;
 	j->inflight = j->qd;
-	bdev_kick(j->d, 0);
+	tg_vdev_kick(j->d, 0);
 	stall = tg_deadline(IO_STALL_MS);
 	while (j->inflight) {
 		bool added = false;
 
-		bdev_irq_poll(j->d);
+		tg_vdev_irq_poll(j->d);
 		rc = blk_reap(j, &added);
 		if (rc < 0)
 			return rc;
 		if (added)
-			bdev_kick(j->d, 0);
+			tg_vdev_kick(j->d, 0);
 		if (rc > 0)
 			stall = tg_deadline(IO_STALL_MS);
 		else if (tg_expired(stall))
@@ -658,7 +606,7 @@ static unsigned qd_fit(const struct job *j, unsigned want)
 }
 
 /* One blk figure; 0 or -errno (already reported). */
-static int blk_figure(struct bdev *d, enum fig f, unsigned qd, uint64_t cap,
+static int blk_figure(struct tg_vdev *d, enum fig f, unsigned qd, uint64_t cap,
 		      unsigned secs)
 {
 	struct job j = {.d = d,
@@ -697,7 +645,7 @@ static int blk_figure(struct bdev *d, enum fig f, unsigned qd, uint64_t cap,
 	return rc;
 }
 
-static int blk_capacity(struct bdev *d, uint64_t *cap)
+static int blk_capacity(struct tg_vdev *d, uint64_t *cap)
 {
 	uint32_t w[2];
 	int rc = vmmio_drv_config_read(d->drv, 0, w, sizeof(w));
@@ -707,7 +655,7 @@ static int blk_capacity(struct bdev *d, uint64_t *cap)
 }
 
 /* Every selected blk figure, in enum order; -errno stops the run. */
-static int blk_figures(struct bdev *d, const struct opts *o)
+static int blk_figures(struct tg_vdev *d, const struct opts *o)
 {
 	uint64_t cap;
 	int rc = bdev_start(d, BLK_WANTED, 1, 0);
@@ -749,7 +697,7 @@ static uint8_t con_pattern(uint64_t i)
 }
 
 /* One transmitq request of @len bytes at @p, synchronously. */
-static int con_send_sync(struct bdev *d, const void *p, uint32_t len)
+static int con_send_sync(struct tg_vdev *d, const void *p, uint32_t len)
 {
 	struct vmmio_drv_buf b = {(uintptr_t)p, len};
 	struct vmmio_drv_req r = {.buf = &b, .n_out = 1, .n_direct = 1};
@@ -759,9 +707,9 @@ static int con_send_sync(struct bdev *d, const void *p, uint32_t len)
 
 	if (rc)
 		return rc;
-	bdev_kick(d, 1);
+	tg_vdev_kick(d, 1);
 	while (!(rc = vmmio_drv_vq_get_used(&d->vq[1], &tok, &len))) {
-		bdev_irq_poll(d);
+		tg_vdev_irq_poll(d);
 		if (tg_expired(end))
 			return -ETIMEDOUT;
 		tg_pause();
@@ -770,7 +718,7 @@ static int con_send_sync(struct bdev *d, const void *p, uint32_t len)
 }
 
 /* tg.console_sync=1: wait for one byte from the host (it is reading). */
-static int con_sync(struct bdev *d)
+static int con_sync(struct tg_vdev *d)
 {
 	struct vmmio_drv_buf b = {AREA + OFF_CON_RX, 64};
 	struct vmmio_drv_req r = {.buf = &b, .n_in = 1, .n_direct = 1};
@@ -781,10 +729,10 @@ static int con_sync(struct bdev *d)
 
 	if (rc)
 		return rc;
-	bdev_kick(d, 0);
+	tg_vdev_kick(d, 0);
 	tg_printf("TG bench: console: waiting for a byte from the host\n");
 	while (!(rc = vmmio_drv_vq_get_used(&d->vq[0], &tok, &len))) {
-		bdev_irq_poll(d);
+		tg_vdev_irq_poll(d);
 		if (tg_expired(end))
 			return -ETIMEDOUT;
 		tg_pause();
@@ -794,7 +742,7 @@ static int con_sync(struct bdev *d)
 
 /* Stream @total bytes in CON_CHUNK requests, CON_QD in flight. The
  * pattern repeats every 256 bytes, so one chunk buffer serves all. */
-static int con_stream(struct bdev *d, uint64_t total, struct count *c)
+static int con_stream(struct tg_vdev *d, uint64_t total, struct count *c)
 {
 	unsigned char *chunk = area(OFF_BIG);
 	struct vmmio_drv_buf b = {AREA + OFF_BIG, CON_CHUNK};
@@ -818,8 +766,8 @@ static int con_stream(struct bdev *d, uint64_t total, struct count *c)
 			added = true;
 		}
 		if (added)
-			bdev_kick(d, 1);
-		bdev_irq_poll(d);
+			tg_vdev_kick(d, 1);
+		tg_vdev_irq_poll(d);
 		while ((rc = vmmio_drv_vq_get_used(&d->vq[1], &tok, &len)) ==
 		       1) {
 			inflight--;
@@ -835,7 +783,7 @@ static int con_stream(struct bdev *d, uint64_t total, struct count *c)
 	return 0;
 }
 
-static int con_figure(struct bdev *d, const struct opts *o)
+static int con_figure(struct tg_vdev *d, const struct opts *o)
 {
 	uint64_t total = (uint64_t)o->console_mb * MIB;
 	char hdr[48], name[32];
@@ -864,7 +812,7 @@ static int con_figure(struct bdev *d, const struct opts *o)
 
 /* --- The scenario ----------------------------------------------------- */
 
-static bool dev_get(uint32_t id, struct bdev *d)
+static bool dev_get(uint32_t id, struct tg_vdev *d)
 {
 	d->drv = tg_dev_find(id, &d->slot);
 	return d->drv;
@@ -916,7 +864,7 @@ static void hold(unsigned ms)
 void scen_bench(void)
 {
 	struct opts o;
-	struct bdev blk = {0}, con = {0};
+	struct tg_vdev blk = {0}, con = {0};
 	char detail[160];
 	int rc;
 

@@ -107,73 +107,30 @@ static unsigned char rings[RING__COUNT][RING_BYTES]
     __attribute__((aligned(4096)));
 static struct vmmio_drv_slot slots[RING__COUNT][QSIZE];
 
-struct fdev {
-	struct vmmio_drv *drv;
-	unsigned slot;
-	uint64_t features;
-	struct vmmio_drv_vq vq[2];
-	unsigned irq_seen;
-};
-
-static unsigned irq_total(unsigned slot)
-{
-	unsigned n = 0;
-
-	for (unsigned c = 0; c < TG_MAXCPU; c++)
-		n += tg_irq_count[c][slot];
-	return n;
-}
-
-static bool fdev_get(uint32_t id, struct fdev *d)
+static bool fdev_get(uint32_t id, struct tg_vdev *d)
 {
 	d->drv = tg_dev_find(id, &d->slot);
 	return d->drv;
 }
 
 /* Negotiate @wanted, set up @nq queues on rings @ring.., DRIVER_OK. */
-static int fdev_start(struct fdev *d, uint64_t wanted, unsigned nq,
+static int fdev_start(struct tg_vdev *d, uint64_t wanted, unsigned nq,
 		      enum ring ring)
 {
-	uint32_t align = vmmio_drv_version(d->drv) == 1 ? 4096u : 4u;
-	int rc = vmmio_drv_negotiate(d->drv, wanted, &d->features);
+	unsigned char *r[2] = {rings[ring], NULL};
+	struct vmmio_drv_slot *sl[2] = {slots[ring], NULL};
 
-	for (unsigned q = 0; !rc && q < nq; q++) {
-		uint32_t max = vmmio_drv_queue_max(d->drv, q);
-		uint16_t qs = QSIZE;
-
-		if (!max)
-			return -ENOENT;
-		while (qs > max)
-			qs /= 2;
-		rc = vmmio_drv_vq_init(&d->vq[q], qs, rings[ring + q],
-				       (uintptr_t)rings[ring + q], RING_BYTES,
-				       align, slots[ring + q], d->features);
-		if (!rc)
-			rc = vmmio_drv_setup_queue(d->drv, q, &d->vq[q]);
+	if (nq > 1) {
+		r[1] = rings[ring + 1];
+		sl[1] = slots[ring + 1];
 	}
-	d->irq_seen = irq_total(d->slot);
-	return rc ? rc : vmmio_drv_driver_ok(d->drv);
+
+	return tg_vdev_start(d, wanted, nq, r, RING_BYTES, sl, QSIZE);
 }
 
-/* Acknowledge InterruptStatus once per interrupt taken. */
-static void fdev_irq_poll(struct fdev *d)
-{
-	unsigned n = irq_total(d->slot);
-
-	if (n != d->irq_seen) {
-		d->irq_seen = n;
-		(void)vmmio_drv_ack_interrupt(d->drv);
-	}
-}
-
-static void fdev_kick(struct fdev *d, unsigned q)
-{
-	if (vmmio_drv_vq_kick_prepare(&d->vq[q]))
-		vmmio_drv_notify(d->drv, q);
-}
-
-static int fdev_add(struct fdev *d, unsigned q, const struct vmmio_drv_buf *b,
-		    unsigned n_out, unsigned n_in, void *token)
+static int fdev_add(struct tg_vdev *d, unsigned q,
+		    const struct vmmio_drv_buf *b, unsigned n_out,
+		    unsigned n_in, void *token)
 {
 	struct vmmio_drv_req r = {
 	    .buf = b, .n_out = n_out, .n_in = n_in, .n_direct = n_out + n_in};
@@ -182,14 +139,14 @@ static int fdev_add(struct fdev *d, unsigned q, const struct vmmio_drv_buf *b,
 }
 
 /* Next used element of queue @q within @ms: 1 got, 0 timeout, -errno. */
-static int fdev_wait(struct fdev *d, unsigned q, uint64_t ms, void **token,
+static int fdev_wait(struct tg_vdev *d, unsigned q, uint64_t ms, void **token,
 		     uint32_t *len)
 {
 	uint64_t end = tg_deadline(ms);
 	int rc;
 
 	while (!(rc = vmmio_drv_vq_get_used(&d->vq[q], token, len))) {
-		fdev_irq_poll(d);
+		tg_vdev_irq_poll(d);
 		if (tg_expired(end))
 			return 0;
 		tg_pause();
@@ -198,7 +155,7 @@ static int fdev_wait(struct fdev *d, unsigned q, uint64_t ms, void **token,
 }
 
 /* One request, synchronously: 0 done, -ETIMEDOUT, -EPROTO, -errno. */
-static int fdev_io(struct fdev *d, unsigned q, const struct vmmio_drv_buf *b,
+static int fdev_io(struct tg_vdev *d, unsigned q, const struct vmmio_drv_buf *b,
 		   unsigned n_out, unsigned n_in, uint32_t *len)
 {
 	void *tok = NULL;
@@ -206,7 +163,7 @@ static int fdev_io(struct fdev *d, unsigned q, const struct vmmio_drv_buf *b,
 
 	if (rc)
 		return rc;
-	fdev_kick(d, q);
+	tg_vdev_kick(d, q);
 	rc = fdev_wait(d, q, IO_TIMEOUT_MS, &tok, len);
 	if (rc <= 0)
 		return rc ? rc : -ETIMEDOUT;
@@ -242,7 +199,7 @@ struct breq {
 };
 
 /* Header, data (device-readable for OUT, writable for IN), status. */
-static int blk_add(struct fdev *d, struct breq *r, uint32_t type,
+static int blk_add(struct tg_vdev *d, struct breq *r, uint32_t type,
 		   uint64_t sector, void *data, uint32_t len)
 {
 	struct vmmio_drv_buf b[3];
@@ -261,8 +218,8 @@ static int blk_add(struct fdev *d, struct breq *r, uint32_t type,
 }
 
 /* One blk request, synchronously: its status byte, or -errno. */
-static int blk_sync(struct fdev *d, uint32_t type, uint64_t sector, void *data,
-		    uint32_t len)
+static int blk_sync(struct tg_vdev *d, uint32_t type, uint64_t sector,
+		    void *data, uint32_t len)
 {
 	static struct breq r;
 	void *tok = NULL;
@@ -271,14 +228,14 @@ static int blk_sync(struct fdev *d, uint32_t type, uint64_t sector, void *data,
 
 	if (rc)
 		return rc;
-	fdev_kick(d, 0);
+	tg_vdev_kick(d, 0);
 	rc = fdev_wait(d, 0, IO_TIMEOUT_MS, &tok, &used);
 	if (rc <= 0)
 		return rc ? rc : -ETIMEDOUT;
 	return tok == &r ? r.status : -EPROTO;
 }
 
-static int blk_capacity(struct fdev *d, uint64_t *sectors)
+static int blk_capacity(struct tg_vdev *d, uint64_t *sectors)
 {
 	uint32_t w[2] = {0, 0};
 	int rc = vmmio_drv_config_read(d->drv, 0, w, sizeof(w));
@@ -288,7 +245,7 @@ static int blk_capacity(struct fdev *d, uint64_t *sectors)
 }
 
 /* Start the blk device; its capacity in *sectors. Reports failures. */
-static bool blk_open(const char *name, struct fdev *d, uint64_t *sectors)
+static bool blk_open(const char *name, struct tg_vdev *d, uint64_t *sectors)
 {
 	char msg[64];
 	int rc;
@@ -327,7 +284,7 @@ static bool blk_open(const char *name, struct fdev *d, uint64_t *sectors)
 #define KT_BATCH_MAX 32u
 
 struct kt {
-	struct fdev d;
+	struct tg_vdev d;
 	uint64_t nonce, blocks, batch, max;
 	uint64_t next;	  /* next block number to write */
 	uint64_t flushed; /* blocks < this are durable and reported */
@@ -395,7 +352,7 @@ static int kt_wait(struct kt *t, int slot)
 			stall = tg_deadline(IO_TIMEOUT_MS);
 			continue;
 		}
-		fdev_irq_poll(&t->d);
+		tg_vdev_irq_poll(&t->d);
 		if (tg_expired(stall)) {
 			tg_printf("TG KILL error: no completion in %u ms\n",
 				  IO_TIMEOUT_MS);
@@ -422,7 +379,7 @@ static int kt_batch(struct kt *t, uint64_t k)
 			    (n % t->blocks) * BLOCK_SECTORS, kt_data[i], BLOCK);
 		t->writes += !rc;
 	}
-	fdev_kick(&t->d, 0);
+	tg_vdev_kick(&t->d, 0);
 	if (!rc)
 		rc = kt_wait(t, -1);
 	if (!rc)
@@ -434,7 +391,7 @@ static int kt_batch(struct kt *t, uint64_t k)
 	t->fupto[slot] = t->next;
 	t->fbusy[slot] = true;
 	rc = blk_add(&t->d, &kt_f[slot], VIRTIO_BLK_T_FLUSH, 0, NULL, 0);
-	fdev_kick(&t->d, 0);
+	tg_vdev_kick(&t->d, 0);
 	return rc;
 }
 
@@ -542,7 +499,7 @@ static bool io_touches(const struct io_range *g, uint64_t s, uint32_t n)
 
 /* Submit @n cases together; each status as expected? Prints a line each.
  * Reads of sectors outside the range must return what the writes left. */
-static int io_batch(struct fdev *d, const struct io_range *g,
+static int io_batch(struct tg_vdev *d, const struct io_range *g,
 		    const struct io_case *c, unsigned n)
 {
 	unsigned bad = 0, left = n;
@@ -559,7 +516,7 @@ static int io_batch(struct fdev *d, const struct io_range *g,
 		rc = blk_add(d, &io_req[i], c[i].type, s, io_data[i],
 			     c[i].sectors * 512u);
 	}
-	fdev_kick(d, 0);
+	tg_vdev_kick(d, 0);
 	while (!rc && left) {
 		void *tok;
 		uint32_t len;
@@ -596,7 +553,7 @@ static int io_batch(struct fdev *d, const struct io_range *g,
 }
 
 /* FLUSH, GET_ID, write + read back sectors 0-7: the device still works. */
-static int io_after(struct fdev *d)
+static int io_after(struct tg_vdev *d)
 {
 	int st = blk_sync(d, VIRTIO_BLK_T_FLUSH, 0, NULL, 0);
 
@@ -618,7 +575,7 @@ static int io_after(struct fdev *d)
 	return st == VIRTIO_BLK_S_OK ? 0 : -EIO;
 }
 
-static void ioerr_eio(struct fdev *d, const char *spec, uint64_t cap)
+static void ioerr_eio(struct tg_vdev *d, const char *spec, uint64_t cap)
 {
 	struct io_range g = {0, 0};
 	const char *p = spec;
@@ -658,7 +615,7 @@ static uint8_t nospc_pattern(uint64_t b, uint32_t i)
 	return (uint8_t)((i * 11u + b * 29u + 3u) & 0xffu);
 }
 
-static int nospc_write(struct fdev *d, uint64_t b)
+static int nospc_write(struct tg_vdev *d, uint64_t b)
 {
 	for (uint32_t i = 0; i < BLOCK; i++)
 		io_data[0][i] = nospc_pattern(b, i);
@@ -667,7 +624,7 @@ static int nospc_write(struct fdev *d, uint64_t b)
 }
 
 /* Blocks 0..@n-1 read back; block @n reads zero. */
-static int nospc_check(struct fdev *d, uint64_t n)
+static int nospc_check(struct tg_vdev *d, uint64_t n)
 {
 	for (uint64_t b = 0; b <= n; b++) {
 		int st = blk_sync(d, VIRTIO_BLK_T_IN, b * BLOCK_SECTORS,
@@ -691,7 +648,7 @@ static int nospc_check(struct fdev *d, uint64_t n)
 	return 0;
 }
 
-static int nospc_rewrite(struct fdev *d)
+static int nospc_rewrite(struct tg_vdev *d)
 {
 	int st;
 
@@ -705,7 +662,7 @@ static int nospc_rewrite(struct fdev *d)
 	return st;
 }
 
-static void ioerr_enospc(struct fdev *d, uint64_t cap)
+static void ioerr_enospc(struct tg_vdev *d, uint64_t cap)
 {
 	uint64_t n = 0, blocks = cap / BLOCK_SECTORS;
 	int st = VIRTIO_BLK_S_OK, after = 0, rc = -ENOSPC;
@@ -736,7 +693,7 @@ void tg_scen_ioerr(void)
 {
 	const char *eio = opt_find("tg.eio=");
 	uint64_t cap = 0, enospc = 0;
-	struct fdev d;
+	struct tg_vdev d;
 
 	if (!opt_num("tg.enospc=", 0, 1, &enospc)) {
 		tg_result("ioerr", TG_FAIL, "bad options");
@@ -801,7 +758,7 @@ static void flood_note(struct flood *f, const char *s)
 }
 
 /* One byte of console input within CON_WAIT_MS. */
-static int con_wait_input(struct fdev *d)
+static int con_wait_input(struct tg_vdev *d)
 {
 	struct vmmio_drv_buf b = {(uintptr_t)small, sizeof(small)};
 	void *tok;
@@ -810,7 +767,7 @@ static int con_wait_input(struct fdev *d)
 
 	if (rc)
 		return rc;
-	fdev_kick(d, 0);
+	tg_vdev_kick(d, 0);
 	tg_printf("TG FLOOD console: waiting for input\n");
 	rc = fdev_wait(d, 0, CON_WAIT_MS, &tok, &len);
 	return rc == 1 ? 0 : rc ? rc : -ETIMEDOUT;
@@ -818,7 +775,7 @@ static int con_wait_input(struct fdev *d)
 
 /* Keep the transmitq full from @left requests until @stall_ms pass
  * without a completion (or all are done). */
-static int con_stream(struct fdev *d, uint64_t *left, unsigned *inflight,
+static int con_stream(struct tg_vdev *d, uint64_t *left, unsigned *inflight,
 		      uint64_t *done, uint64_t stall_ms)
 {
 	struct vmmio_drv_buf b = {(uintptr_t)con_chunk, CON_CHUNK};
@@ -836,7 +793,7 @@ static int con_stream(struct fdev *d, uint64_t *left, unsigned *inflight,
 			added = true;
 		}
 		if (added)
-			fdev_kick(d, 1);
+			tg_vdev_kick(d, 1);
 		while ((rc = vmmio_drv_vq_get_used(&d->vq[1], &tok, &len)) ==
 		       1) {
 			(*inflight)--;
@@ -845,7 +802,7 @@ static int con_stream(struct fdev *d, uint64_t *left, unsigned *inflight,
 		}
 		if (rc < 0)
 			return rc;
-		fdev_irq_poll(d);
+		tg_vdev_irq_poll(d);
 		if (tg_expired(stall))
 			return -ETIMEDOUT;
 		tg_pause();
@@ -857,7 +814,7 @@ static int flood_console(struct flood *f)
 {
 	static const char line[] = "TG console: after the flood\n";
 	struct vmmio_drv_buf b = {(uintptr_t)small, sizeof(line) - 1};
-	struct fdev d;
+	struct tg_vdev d;
 	uint64_t left = f->mb * MIB / CON_CHUNK, done = 0;
 	unsigned inflight = 0;
 	char msg[96];
@@ -890,7 +847,7 @@ static int flood_console(struct flood *f)
 }
 
 /* 64 bytes from the rng, not all zero. */
-static int rng_small(struct fdev *d)
+static int rng_small(struct tg_vdev *d)
 {
 	struct vmmio_drv_buf b = {(uintptr_t)small, 64};
 	uint32_t len = 0;
@@ -906,7 +863,7 @@ static int rng_small(struct fdev *d)
 	return rc;
 }
 
-static int flood_rng(struct flood *f, struct fdev *d)
+static int flood_rng(struct flood *f, struct tg_vdev *d)
 {
 	struct vmmio_drv_buf b = {(uintptr_t)rng_buf, RNG_BUF};
 	uint64_t left = f->rng_reqs, bytes = 0, stall;
@@ -928,7 +885,7 @@ static int flood_rng(struct flood *f, struct fdev *d)
 			added = true;
 		}
 		if (added)
-			fdev_kick(d, 0);
+			tg_vdev_kick(d, 0);
 		while ((rc = vmmio_drv_vq_get_used(&d->vq[0], &tok, &len)) ==
 		       1) {
 			inflight--;
@@ -936,7 +893,7 @@ static int flood_rng(struct flood *f, struct fdev *d)
 			maxlen = len > maxlen ? len : maxlen;
 			stall = tg_deadline(IO_TIMEOUT_MS);
 		}
-		fdev_irq_poll(d);
+		tg_vdev_irq_poll(d);
 		if (!rc && tg_expired(stall))
 			rc = -ETIMEDOUT;
 	}
@@ -951,13 +908,13 @@ static int flood_rng(struct flood *f, struct fdev *d)
 	return rc;
 }
 
-static void notify_n(struct fdev *d, uint32_t q, uint64_t n)
+static void notify_n(struct tg_vdev *d, uint32_t q, uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++)
 		vmmio_drv_notify(d->drv, q);
 }
 
-static int flood_notify(struct flood *f, struct fdev *d)
+static int flood_notify(struct flood *f, struct tg_vdev *d)
 {
 	uint64_t half = f->notifies / 2;
 	uint32_t status;
@@ -996,7 +953,7 @@ static int flood_notify(struct flood *f, struct fdev *d)
 void tg_scen_flood(void)
 {
 	static struct flood f;
-	struct fdev rng;
+	struct tg_vdev rng;
 	int rc;
 
 	memset(&f, 0, sizeof(f));

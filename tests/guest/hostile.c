@@ -178,15 +178,6 @@ static void delay_ms(unsigned ms)
 		tg_pause();
 }
 
-static unsigned irq_total(unsigned slot)
-{
-	unsigned n = 0;
-
-	for (unsigned cpu = 0; cpu < TG_MAXCPU; cpu++)
-		n += tg_irq_count[cpu][slot];
-	return n;
-}
-
 static int bad(struct hctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -505,7 +496,7 @@ static int wait_irq(struct hctx *c, unsigned since)
 {
 	uint64_t end = tg_deadline(WAIT_MS);
 
-	while (irq_total(c->d->slot) == since)
+	while (tg_irq_total(c->d->slot) == since)
 		if (tg_expired(end))
 			return bad(c, "no interrupt");
 		else
@@ -518,7 +509,7 @@ static int serve(struct hctx *c)
 {
 	struct hq *q = rq(c);
 	uint16_t want = (uint16_t)(used_idx(q) + 1);
-	unsigned irq = irq_total(c->d->slot);
+	unsigned irq = tg_irq_total(c->d->slot);
 
 	post(q, good_req(c));
 	kick(c);
@@ -527,7 +518,7 @@ static int serve(struct hctx *c)
 	if (good_result(c, used_len(q, (uint16_t)(want - 1))) ||
 	    wait_irq(c, irq))
 		return -1;
-	c->irq_mark = irq_total(c->d->slot);
+	c->irq_mark = tg_irq_total(c->d->slot);
 	return 0;
 }
 
@@ -1902,7 +1893,7 @@ static bool run_one(unsigned n, const struct scen *s)
 	c->d = &hdevs[s->dev];
 	c->n = n;
 	pace_wait(c->d, s->logs);
-	c->irq_mark = irq_total(c->d->slot);
+	c->irq_mark = tg_irq_total(c->d->slot);
 	ok = !s->run(c) && !outcome(c);
 	ok = !recover(c) && ok;
 	pace_note(c->d, s->logs);

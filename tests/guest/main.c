@@ -138,15 +138,6 @@ static struct tgdev *find_dev(uint32_t id)
 	return NULL;
 }
 
-static unsigned irq_total(unsigned slot)
-{
-	unsigned n = 0;
-
-	for (unsigned c = 0; c < TG_MAXCPU; c++)
-		n += tg_irq_count[c][slot];
-	return n;
-}
-
 /* Ring-0 service through ud2 (entry.S). */
 static long svc(long op, uint32_t a, uint32_t b)
 {
@@ -199,7 +190,7 @@ static int dev_start(struct tgdev *d, uint64_t wanted, unsigned nq)
 /* Acknowledge the device's InterruptStatus once per interrupt taken. */
 static void dev_irq_poll(struct tgdev *d)
 {
-	unsigned n = irq_total(d->slot);
+	unsigned n = tg_irq_total(d->slot);
 
 	if (n != d->irq_seen) {
 		d->irq_seen = n;
@@ -838,7 +829,7 @@ static void scen_irq(void)
 		bool missing = false;
 
 		for (unsigned i = 0; i < ndev; i++)
-			if (devs[i].completed && !irq_total(i))
+			if (devs[i].completed && !tg_irq_total(i))
 				missing = true;
 		if (!missing || tg_expired(end))
 			break;
@@ -848,10 +839,10 @@ static void scen_irq(void)
 	for (unsigned i = 0; i < ndev && n < sizeof(line); i++) {
 		n += (size_t)tg_snprintf(line + n, sizeof(line) - n,
 					 " %s=%u/%u", dev_name(&devs[i]),
-					 irq_total(i), devs[i].completed);
+					 tg_irq_total(i), devs[i].completed);
 		if (devs[i].completed) {
 			active++;
-			silent += !irq_total(i);
+			silent += !tg_irq_total(i);
 		}
 	}
 	tg_printf("%s (irqs/requests)\n", line);

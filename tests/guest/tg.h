@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <vmmio/driver.h>
+
 #include "tg_asm.h"
 
 /* entry.S */
@@ -83,7 +85,6 @@ void tg_poweroff(void) __attribute__((noreturn));
 
 /* main.c, for bench.c */
 enum tg_verdict { TG_PASS, TG_FAIL, TG_SKIP };
-struct vmmio_drv;
 /* The first device that probed with DeviceID @device_id, its slot in
  * *@slot (tg_irq_count's column); NULL if none. */
 struct vmmio_drv *tg_dev_find(uint32_t device_id, unsigned *slot);
@@ -94,6 +95,28 @@ const char *tg_cmdline(void);
 /* The register window of device slot @slot (hostile.c pokes it with
  * accesses of any width); NULL if there is no such slot. */
 void *tg_dev_window(unsigned slot);
+
+/* dev.c: a device as a scenario file drives it, through the harness. */
+/* Interrupts taken for device slot @slot, on all CPUs (entry.S counts). */
+unsigned tg_irq_total(unsigned slot);
+struct tg_vdev {
+	struct vmmio_drv *drv; /* from tg_dev_find() */
+	unsigned slot;	       /* tg_irq_count's column */
+	uint64_t features;     /* negotiated */
+	struct vmmio_drv_vq vq[2];
+	unsigned irq_seen; /* interrupts acknowledged so far */
+	unsigned notifies; /* QueueNotify writes tg_vdev_kick() made */
+};
+/* Negotiate @wanted, set up @nq queues (queue q on @ring[q], @ring_bytes,
+ * with @slots[q]; at most @qsize entries, halved to the device's
+ * maximum), DRIVER_OK. 0, -ENOENT (no such queue) or the harness's errno. */
+int tg_vdev_start(struct tg_vdev *d, uint64_t wanted, unsigned nq,
+		  unsigned char *const ring[], uint32_t ring_bytes,
+		  struct vmmio_drv_slot *const slots[], uint16_t qsize);
+/* Acknowledge InterruptStatus once per interrupt taken since the last. */
+void tg_vdev_irq_poll(struct tg_vdev *d);
+/* Notify queue @q if the device asked for it (EVENT_IDX, NO_NOTIFY). */
+void tg_vdev_kick(struct tg_vdev *d, unsigned q);
 
 /* Scenarios in their own files (tg.run=NAME; none in the default set).
  * hostile.c: hostile-driver scenarios, one table line each.
