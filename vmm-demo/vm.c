@@ -441,6 +441,11 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 	/* VMX needs these; PVM and SVM ignore or refuse them harmlessly. */
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0)
 		vmm_debug("KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
+	/* Guest RAM before the irqchip: with an in-kernel irqchip present,
+	 * KVM_SET_USER_MEMORY_REGION took 5-7 ms here instead of 0.15 ms
+	 * (measured on this project's PVM host), half of the launch. */
+	if (ram_create(vm) < 0)
+		return -1;
 	if (kvm_ioctl_checked(vm->vm_fd, KVM_CREATE_IRQCHIP, NULL,
 			      "KVM_CREATE_IRQCHIP") < 0)
 		return -1;
@@ -450,8 +455,6 @@ int vmm_create(struct vmm *vm, const struct vmm_config *cfg)
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	if (kvm_ioctl_checked(vm->vm_fd, KVM_CREATE_PIT2, &pit,
 			      "KVM_CREATE_PIT2") < 0)
-		return -1;
-	if (ram_create(vm) < 0)
 		return -1;
 	vm->nvcpu = cfg->vcpus;
 	if (acpi_setup(vm) < 0)
