@@ -56,9 +56,9 @@ static bool negotiated(const struct vmmio_blk *b, unsigned bit)
 
 static void publish(struct blk_queue *q)
 {
-	if (!q->dirty)
+	if (!q->dirty && !q->deferred)
 		return;
-	q->dirty = false;
+	q->dirty = q->deferred = false;
 	/* A fault (-EIO) is latched and reported by the transport. */
 	if (vmmio_vq_publish(q->vq) < 0)
 		return;
@@ -510,7 +510,7 @@ static void reset_requests(struct vmmio_blk *b)
 		struct blk_queue *q = &b->q[i];
 
 		q->free = NULL;
-		q->dirty = false;
+		q->dirty = q->deferred = false;
 		q->stalled = false;
 		for (uint16_t j = b->qsize; j > 0; j--) {
 			q->reqs[j - 1].q = q;
@@ -580,6 +580,9 @@ static int check_config(const struct vmmio_blk_config *cfg)
 		return bad(cfg, "queue_size", cfg->queue_size);
 	if (cfg->serial && strlen(cfg->serial) > VMMIO_BLK_ID_BYTES)
 		return bad(cfg, "serial length", strlen(cfg->serial));
+	if (cfg->poll_us > VMMIO_BLK_POLL_US_MAX &&
+	    cfg->poll_us != VMMIO_BLK_POLL_OFF)
+		return bad(cfg, "poll_us", cfg->poll_us);
 	return 0;
 }
 
@@ -661,6 +664,7 @@ static int alloc_queues(struct vmmio_blk *b)
 
 		q->blk = b;
 		q->index = i;
+		q->poll.max_ns = b->poll_ns;
 		q->reqs = vmmio__zalloc(b->host, b->host_opaque,
 					b->qsize * sizeof(*q->reqs));
 		/* Not zeroed: only the pages requests use get touched. */
@@ -741,6 +745,9 @@ int vmmio_blk_new(const struct vmmio_blk_config *cfg, struct vmmio_blk **out)
 	b->read_only = cfg->read_only;
 	b->nq = cfg->num_queues ? cfg->num_queues : 1;
 	b->qsize = cfg->queue_size ? cfg->queue_size : 256;
+	b->poll_ns = cfg->poll_us == VMMIO_BLK_POLL_OFF ? 0
+		     : cfg->poll_us		   ? cfg->poll_us * 1000u
+						   : VMMIO_BLK_POLL_US_DEFAULT * 1000u;
 	rc = open_backing(b, cfg);
 	if (rc)
 		goto out_free;
@@ -804,6 +811,16 @@ int vmmio_blk_process(struct vmmio_blk *b)
 	for (uint16_t i = 0; i < b->nq; i++) {
 		struct blk_queue *q = &b->q[i];
 
+		/* Completions out: poll for the driver's next requests before
+		 * deciding on an interrupt it may no longer need. */
+		if (q->dirty && q->poll.max_ns && !q->stalled &&
+		    vmmio_dev_is_active(b->dev) &&
+		    vmmio_vq_publish_deferred(q->vq) == 0) {
+			q->dirty = false;
+			q->deferred = true;
+			if (vmmio__vq_poll_avail(q->vq, &q->poll))
+				queue_run(q);
+		}
 		publish(q);
 		if (q->stalled && q->free && vmmio_dev_is_active(b->dev))
 			queue_run(q);

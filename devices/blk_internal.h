@@ -56,6 +56,8 @@ struct blk_queue {
 	uint16_t index;
 	bool dirty;   /* used elements added, not yet published */
 	bool stalled; /* stopped popping for lack of a free request */
+	bool deferred; /* published, interrupt decision not yet made */
+	struct vmmio__poll poll;
 	struct blk_req *free;
 	struct blk_req *reqs;
 	struct vmmio_seg *segs;
@@ -97,6 +99,7 @@ struct vmmio_blk {
 	char id[VMMIO_BLK_ID_BYTES];
 	struct virtio_blk_config cfg;
 	uint16_t nq, qsize;
+	uint32_t poll_ns; /* avail-ring poll window cap; 0: never */
 	struct blk_queue *q;
 	unsigned inflight;
 	bool discarding; /* reset in progress: completions are dropped */

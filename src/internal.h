@@ -46,6 +46,24 @@ void vmmio__log(const struct vmmio_host_ops *host, void *opaque,
 		struct vmmio__ratelimit *rl, enum vmmio_log_level level,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * Adaptive polling of an avail ring by a device that has just completed
+ * work: a driver that polls its used ring answers within microseconds,
+ * and a chain found this way costs the driver no notification and, with
+ * vmmio_vq_publish_deferred(), often no interrupt. The window doubles
+ * (up to max_ns) when a poll finds chains and halves (down to
+ * VMMIO_POLL_MIN_NS) when it runs out; max_ns 0 never polls.
+ */
+#define VMMIO_POLL_MIN_NS 1000u
+struct vmmio__poll {
+	uint32_t max_ns;
+	uint32_t ns; /* current window */
+};
+struct vmmio_vq;
+/* Spin up to the window until @q has chains not yet popped: true if it
+ * has (pop them now), false if not (or @q is not live). */
+bool vmmio__vq_poll_avail(struct vmmio_vq *q, struct vmmio__poll *p);
+
 struct vmmio_mem;
 struct vmmio_mem_region;
 /* The region holding @gpa, or NULL. */

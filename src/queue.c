@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libvmmio: device side of the virtio split virtqueue (virtio 1.2 §2.7). */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime: the avail-ring poll window */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -43,6 +45,7 @@ struct vmmio_vq {
 	uint16_t published;    /* used.idx last stored */
 	uint16_t signalled_used;
 	bool signalled_valid;
+	bool intr_deferred; /* published without an interrupt decision */
 	uint16_t inflight;
 
 	struct head_state *head; /* max_size entries */
@@ -122,6 +125,7 @@ static void clear_indexes(struct vmmio_vq *q)
 	q->next_used = q->published = 0;
 	q->signalled_used = 0;
 	q->signalled_valid = false;
+	q->intr_deferred = false;
 	q->inflight = 0;
 	memset(q->head, 0, q->max_size * sizeof(q->head[0]));
 }
@@ -638,7 +642,43 @@ static int want_interrupt(struct vmmio_vq *q)
 	       (uint16_t)(q->published - old);
 }
 
+/* The release store of used.idx behind both publish calls. */
+static int store_used_idx(struct vmmio_vq *q)
+{
+	int rc;
+
+	if (q->published == q->next_used)
+		return 0;
+	/* Release: the used elements are visible before the index; pairs
+	 * with the driver's virtio_rmb() in virtqueue_get_buf. */
+	rc = store16(q, RING_USED, USED_IDX, q->next_used, __ATOMIC_RELEASE);
+	if (rc)
+		return rc;
+	q->published = q->next_used;
+	return 0;
+}
+
 int vmmio_vq_publish(struct vmmio_vq *q)
+{
+	int rc;
+
+	if (VMMIO_UNLIKELY(q->fault))
+		return -EIO;
+	if (!q->ready)
+		return -EINVAL;
+	if (q->published == q->next_used && !q->intr_deferred)
+		return 0;
+	rc = store_used_idx(q);
+	if (rc)
+		return rc;
+	q->intr_deferred = false;
+	rc = want_interrupt(q);
+	if (rc == 1 && VMMIO_HAS_OP(q->hooks, interrupt))
+		q->hooks->interrupt(q->hooks_opaque, q);
+	return rc;
+}
+
+int vmmio_vq_publish_deferred(struct vmmio_vq *q)
 {
 	int rc;
 
@@ -648,16 +688,56 @@ int vmmio_vq_publish(struct vmmio_vq *q)
 		return -EINVAL;
 	if (q->published == q->next_used)
 		return 0;
-	/* Release: the used elements are visible before the index; pairs
-	 * with the driver's virtio_rmb() in virtqueue_get_buf. */
-	rc = store16(q, RING_USED, USED_IDX, q->next_used, __ATOMIC_RELEASE);
+	/* The next decision covers (signalled_used, published]: more than
+	 * 2^15 elements could wrap out of the 16-bit comparison. */
+	if ((uint16_t)(q->next_used - q->signalled_used) >= 0x8000u)
+		return vmmio_vq_publish(q);
+	rc = store_used_idx(q);
 	if (rc)
 		return rc;
-	q->published = q->next_used;
-	rc = want_interrupt(q);
-	if (rc == 1 && VMMIO_HAS_OP(q->hooks, interrupt))
-		q->hooks->interrupt(q->hooks_opaque, q);
-	return rc;
+	q->intr_deferred = true;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+bool vmmio__vq_poll_avail(struct vmmio_vq *q, struct vmmio__poll *p)
+{
+	uint64_t end;
+	uint16_t idx;
+
+	if (!p->max_ns || !q->ready || q->fault)
+		return false;
+	if (p->ns < VMMIO_POLL_MIN_NS || p->ns > p->max_ns)
+		p->ns = p->max_ns < VMMIO_POLL_MIN_NS ? p->max_ns
+						      : VMMIO_POLL_MIN_NS;
+	end = mono_ns() + p->ns;
+	do {
+		if (load16(q, RING_AVAIL, AVAIL_IDX, __ATOMIC_ACQUIRE, &idx))
+			return false;
+		if (idx != q->next_avail) {
+			p->ns = p->ns > p->max_ns / 2 ? p->max_ns : p->ns * 2;
+			return true;
+		}
+		cpu_relax();
+	} while (mono_ns() < end);
+	p->ns /= 2;
+	return false;
 }
 
 int vmmio_vq_push(struct vmmio_vq *q, uint16_t head, uint32_t len)
@@ -706,7 +786,7 @@ int vmmio_vq_save(const struct vmmio_vq *q, struct vmmio_vq_state *st)
 {
 	if (q->fault)
 		return -EIO;
-	if (q->inflight)
+	if (q->inflight || q->intr_deferred)
 		return -EBUSY;
 	memset(st, 0, sizeof(*st));
 	st->size = q->size;

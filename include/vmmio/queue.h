@@ -194,6 +194,23 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_add_used(struct vmmio_vq *q,
  */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_publish(struct vmmio_vq *q);
 
+/*
+ * vmmio_vq_publish_deferred() - publish the used elements added so far
+ * (the same release store of used.idx) but leave the interrupt decision
+ * to the next vmmio_vq_publish(), which then decides once for every
+ * element published since the last decision (EVENT_IDX: did used.idx pass
+ * used_event anywhere in that range). For a device that keeps polling the
+ * avail ring after completing work: a driver that is itself polling the
+ * used ring sees the elements at once, and by the time the device stops
+ * polling it has usually moved used_event past them, so no interrupt is
+ * owed. The caller MUST call vmmio_vq_publish() before it stops (waits for
+ * a notification, a backend event or a timer): until then the driver may
+ * be owed an interrupt. Past 2^15 undecided elements it decides at once.
+ * Return: 0; 1 (interrupt wanted, hook called) when it decided at once;
+ *         -EIO; -EINVAL not ready.
+ */
+VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_publish_deferred(struct vmmio_vq *q);
+
 /* vmmio_vq_push() - add_used() then publish(); same return values. */
 VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_push(struct vmmio_vq *q, uint16_t head,
 					     uint32_t len);
@@ -211,7 +228,8 @@ VMMIO_API VMMIO_MUST_CHECK int vmmio_vq_enable_notify(struct vmmio_vq *q);
 
 /*
  * vmmio_vq_save() / vmmio_vq_restore() - snapshot support.
- * save: Return 0; -EBUSY chains in flight; -EIO faulted.
+ * save: Return 0; -EBUSY chains in flight, or an interrupt decision
+ *   deferred (vmmio_vq_publish() settles it); -EIO faulted.
  * restore: the state is re-validated as if written by the guest (size,
  *   alignment, rings in RAM, used.idx in memory equal to next_used,
  *   avail.idx - next_avail <= size).

@@ -946,10 +946,10 @@ static void record(const struct run *r, bool con_ok)
 			continue;
 		add_sample(is_blk ? blk : SEC_ALL, f->name, f->unit, false,
 			   r->side, f->val);
-		if (!is_blk || !f->reqs)
+		if (!f->reqs)
 			continue;
 		snprintf(label, sizeof(label), "  %s exits/req", f->name);
-		add_sample(blk, label, "exits", true, r->side,
+		add_sample(is_blk ? blk : SEC_ALL, label, "exits", true, r->side,
 			   (double)(f->notify + f->irq) / (double)f->reqs);
 	}
 }
