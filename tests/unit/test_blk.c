@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,6 +93,7 @@ struct bopt {
 	uint16_t nq;
 	uint16_t queue_size;
 	uint32_t version;
+	uint32_t poll_us;
 };
 
 static int t_inject(void *opaque, uint32_t type, uint64_t sector,
@@ -199,6 +201,7 @@ static struct vmmio_blk_config bt_config(enum vmmio_blk_engine e,
 	    .num_queues = o->nq,
 	    .queue_size = o->queue_size,
 	    .version = o->version,
+	    .poll_us = o->poll_us,
 	    .mem = T.f.g.mem,
 	    .host = &df_host,
 	    .host_opaque = &T.f,
@@ -1982,6 +1985,7 @@ enum bad_new {
 	BN_NO_PATH,
 	BN_NO_MEM,
 	BN_NO_HOST,
+	BN_POLL_1001,
 	BN__COUNT
 };
 
@@ -2027,6 +2031,9 @@ START_TEST(test_new_errors)
 	case BN_NO_MEM:
 		cfg.mem = NULL;
 		break;
+	case BN_POLL_1001:
+		cfg.poll_us = VMMIO_BLK_POLL_US_MAX + 1;
+		break;
 	default:
 		cfg.host = NULL;
 		break;
@@ -2038,9 +2045,11 @@ START_TEST(test_new_errors)
 		goto out;
 	ck_assert_msg(rc == want, "case %d: %d, want %d", c, rc, want);
 	ck_assert_int_eq(count_fds(), fds);
-	if (c == BN_ODD_SIZE) {
+	if (c == BN_ODD_SIZE || c == BN_POLL_1001) {
 		ck_assert_uint_ge(T.f.logs, 1);
-		ck_assert_msg(strstr(T.f.last_log, "1000") != NULL,
+		ck_assert_msg(strstr(T.f.last_log, c == BN_ODD_SIZE
+							? "1000"
+							: "poll_us 1001") != NULL,
 			      "log line does not name the size: \"%s\"",
 			      T.f.last_log);
 	}
@@ -2296,6 +2305,50 @@ START_TEST(test_backing_shrinks)
 END_TEST
 
 /* A device reset by the host (vmmio_dev_reset) also recovers a fault. */
+/* Polling after completions (poll_us): a request the driver adds without
+ * a notification while the device completes the previous one is picked
+ * up by the same vmmio_blk_process() call; with VMMIO_BLK_POLL_OFF it
+ * waits for the notification. _i: 0 default window, 1 off. */
+START_TEST(test_poll)
+{
+	struct bopt o = {.poll_us = _i ? VMMIO_BLK_POLL_OFF : 0};
+	vmmio_gpa_t data[2];
+	struct rq r[2];
+	unsigned char back[4096];
+
+	if (!bt_open(VMMIO_BLK_ENGINE_URING, &o))
+		return;
+	for (unsigned k = 0; k < 2; k++) {
+		data[k] = tg_alloc(&T.f.g, 4096, 4096);
+		rq_init(&r[k], T_IN, 8 * k);
+		rq_in(&r[k], data[k], 4096);
+		rq_status(&r[k]);
+	}
+	rq_submit(&r[0], 0, DF_DIRECT); /* notified: in the engine */
+	ck_assert_uint_eq(vmmio_blk_inflight(T.blk), 1);
+	/* The second one made available without a notification. */
+	struct vmmio_drv_req dr = {.buf = r[1].b,
+				   .n_out = r[1].n_out,
+				   .n_in = r[1].n_in,
+				   .n_direct = r[1].n_out + r[1].n_in};
+	ck_assert_int_eq(vmmio_drv_vq_add(&T.f.vq[0], &dr, &r[1]), 0);
+	struct pollfd p = {.fd = vmmio_blk_fd(T.blk), .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	ck_assert_int_eq(vmmio_blk_process(T.blk), 1); /* first completed */
+	/* Polling: the second was found and started; off: not seen. */
+	ck_assert_uint_eq(vmmio_blk_inflight(T.blk), (_i ? 0u : 1u));
+	if (_i)
+		vmmio_drv_notify(&T.f.drv, 0);
+	for (unsigned k = 0; k < 2; k++) {
+		ck_assert_ptr_eq(rq_reap(0, NULL), &r[k]);
+		ck_assert_uint_eq(rq_sbyte(&r[k]), VIRTIO_BLK_S_OK);
+		tg_read(&T.f.g, data[k], back, sizeof(back));
+		expect_pat(back, 4096 * k, sizeof(back));
+	}
+	bt_close();
+}
+END_TEST
+
 START_TEST(test_host_reset)
 {
 	struct bopt o = {0};
@@ -2372,6 +2425,7 @@ Suite *blk_suite(void)
 	tcase_add_loop_test(life, test_alloc_sweep, 0, NENG);
 	tcase_add_loop_test(life, test_reset_inflight, 0, NENG);
 	tcase_add_loop_test(life, test_host_reset, 0, NENG);
+	tcase_add_loop_test(life, test_poll, 0, 2);
 	tcase_add_loop_test(life, test_backing_shrinks, 0, NENG);
 	return s;
 }

@@ -15,6 +15,7 @@
 #include <vmmio/driver.h>
 #include <vmmio/queue.h>
 
+#include "../../src/internal.h"
 #include "tests.h"
 #include "tguest.h"
 #include "qfix.h"
@@ -707,6 +708,92 @@ START_TEST(test_flag_suppression)
 }
 END_TEST
 
+/* Deferred interrupt decision: a driver that consumed everything before
+ * the decision is owed nothing; one that did not gets one interrupt for
+ * the whole range, with EVENT_IDX and with the flags. */
+START_TEST(test_publish_deferred)
+{
+	const uint64_t feats[2] = {F_EVENT_IDX, 0};
+
+	for (unsigned fi = 0; fi < 2; fi++) {
+		struct qfix f;
+		struct vmmio_seg seg[2];
+		struct vmmio_chain c = {.seg = seg, .seg_cap = 2};
+		struct vmmio_drv_buf b = {D, 8};
+		struct vmmio_drv_req r = {.buf = &b, .n_out = 1, .n_direct = 1};
+		struct vmmio_vq_state st;
+		void *tok;
+		uint32_t len;
+
+		qf_init(&f, 8, feats[fi], false);
+		/* Nothing to publish yet. */
+		ck_assert_int_eq(vmmio_vq_publish_deferred(f.q), 0);
+		for (unsigned k = 0; k < 3; k++) {
+			ck_assert_int_eq(vmmio_drv_vq_add(&f.d, &r, &f), 0);
+			ck_assert_int_eq(vmmio_vq_pop(f.q, &c), 1);
+			ck_assert_int_eq(vmmio_vq_add_used(f.q, c.head, 0), 0);
+			ck_assert_int_eq(vmmio_vq_publish_deferred(f.q), 0);
+			/* Visible at once, no interrupt yet. */
+			ck_assert_uint_eq(qf_used_idx(&f), k + 1);
+			ck_assert_uint_eq(f.irqs, 0);
+		}
+		/* Save refuses while a decision is pending. */
+		ck_assert_int_eq(vmmio_vq_save(f.q, &st), -EBUSY);
+		/* The driver has consumed nothing: one interrupt for all. */
+		ck_assert_int_eq(vmmio_vq_publish(f.q), 1);
+		ck_assert_uint_eq(f.irqs, 1);
+		ck_assert_int_eq(vmmio_vq_publish(f.q), 0);
+		ck_assert_int_eq(vmmio_vq_save(f.q, &st), 0);
+		for (unsigned k = 0; k < 3; k++)
+			ck_assert_int_eq(vmmio_drv_vq_get_used(&f.d, &tok, &len),
+					 1);
+		ck_assert(!vmmio_drv_vq_enable_cb(&f.d));
+		/* Deferred, then the driver polls its used ring and moves
+		 * used_event past the element before the decision. */
+		ck_assert_int_eq(vmmio_drv_vq_add(&f.d, &r, &f), 0);
+		ck_assert_int_eq(vmmio_vq_pop(f.q, &c), 1);
+		ck_assert_int_eq(vmmio_vq_add_used(f.q, c.head, 0), 0);
+		ck_assert_int_eq(vmmio_vq_publish_deferred(f.q), 0);
+		ck_assert_int_eq(vmmio_drv_vq_get_used(&f.d, &tok, &len), 1);
+		ck_assert(!vmmio_drv_vq_enable_cb(&f.d));
+		/* EVENT_IDX: nothing owed. Flags: the driver asked for
+		 * interrupts (flag clear), so it gets one. */
+		ck_assert_int_eq(vmmio_vq_publish(f.q), fi == 0 ? 0 : 1);
+		ck_assert_uint_eq(f.irqs, fi == 0 ? 1 : 2);
+		qf_free(&f);
+	}
+}
+END_TEST
+
+/* The poll helper: finds a chain made available, grows its window when
+ * it does, shrinks it when it runs out, never polls with max_ns 0. */
+START_TEST(test_poll_avail)
+{
+	struct qfix f;
+	struct vmmio_seg seg[2];
+	struct vmmio_chain c = {.seg = seg, .seg_cap = 2};
+	struct vmmio_drv_buf b = {D, 8};
+	struct vmmio_drv_req r = {.buf = &b, .n_out = 1, .n_direct = 1};
+	struct vmmio__poll off = {.max_ns = 0};
+	struct vmmio__poll p = {.max_ns = 8000};
+
+	qf_init(&f, 8, F_EVENT_IDX, false);
+	ck_assert(!vmmio__vq_poll_avail(f.q, &p)); /* empty: runs out */
+	ck_assert_uint_eq(p.ns, VMMIO_POLL_MIN_NS / 2);
+	ck_assert_int_eq(vmmio_drv_vq_add(&f.d, &r, &f), 0);
+	ck_assert(!vmmio__vq_poll_avail(f.q, &off));
+	ck_assert(vmmio__vq_poll_avail(f.q, &p));
+	ck_assert_uint_eq(p.ns, 2 * VMMIO_POLL_MIN_NS);
+	for (unsigned k = 0; k < 5; k++)
+		ck_assert(vmmio__vq_poll_avail(f.q, &p));
+	ck_assert_uint_eq(p.ns, 8000); /* capped at max_ns */
+	ck_assert_int_eq(vmmio_vq_pop(f.q, &c), 1);
+	ck_assert(!vmmio__vq_poll_avail(f.q, &p));
+	ck_assert_uint_eq(p.ns, 4000);
+	qf_free(&f);
+}
+END_TEST
+
 /* ---- unpop, save/restore ---- */
 
 START_TEST(test_unpop)
@@ -887,6 +974,8 @@ Suite *queue_suite(void)
 	tcase_add_test(rt, test_event_idx_wrap);
 	tcase_add_test(rt, test_event_idx_batches);
 	tcase_add_test(rt, test_flag_suppression);
+	tcase_add_test(rt, test_publish_deferred);
+	tcase_add_test(rt, test_poll_avail);
 	tcase_add_test(rt, test_unpop);
 	tcase_add_test(rt, test_save_restore);
 	suite_add_tcase(s, rt);
