@@ -745,9 +745,9 @@ int vmmio_blk_new(const struct vmmio_blk_config *cfg, struct vmmio_blk **out)
 	b->read_only = cfg->read_only;
 	b->nq = cfg->num_queues ? cfg->num_queues : 1;
 	b->qsize = cfg->queue_size ? cfg->queue_size : 256;
-	b->poll_ns = cfg->poll_us == VMMIO_BLK_POLL_OFF ? 0
-		     : cfg->poll_us		   ? cfg->poll_us * 1000u
-						   : VMMIO_BLK_POLL_US_DEFAULT * 1000u;
+	if (cfg->poll_us != VMMIO_BLK_POLL_OFF)
+		b->poll_ns = 1000u * (cfg->poll_us ? cfg->poll_us
+						   : VMMIO_BLK_POLL_US_DEFAULT);
 	rc = open_backing(b, cfg);
 	if (rc)
 		goto out_free;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libvmmio: device side of the virtio split virtqueue (virtio 1.2 §2.7). */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime: the avail-ring poll window */
+/* clock_gettime: the avail-ring poll window */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>

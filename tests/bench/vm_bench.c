@@ -949,7 +949,8 @@ static void record(const struct run *r, bool con_ok)
 		if (!f->reqs)
 			continue;
 		snprintf(label, sizeof(label), "  %s exits/req", f->name);
-		add_sample(is_blk ? blk : SEC_ALL, label, "exits", true, r->side,
+		add_sample(is_blk ? blk : SEC_ALL, label, "exits", true,
+			   r->side,
 			   (double)(f->notify + f->irq) / (double)f->reqs);
 	}
 }

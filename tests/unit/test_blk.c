@@ -2047,11 +2047,10 @@ START_TEST(test_new_errors)
 	ck_assert_int_eq(count_fds(), fds);
 	if (c == BN_ODD_SIZE || c == BN_POLL_1001) {
 		ck_assert_uint_ge(T.f.logs, 1);
-		ck_assert_msg(strstr(T.f.last_log, c == BN_ODD_SIZE
-							? "1000"
-							: "poll_us 1001") != NULL,
-			      "log line does not name the size: \"%s\"",
-			      T.f.last_log);
+		ck_assert_msg(
+		    strstr(T.f.last_log,
+			   c == BN_ODD_SIZE ? "1000" : "poll_us 1001") != NULL,
+		    "log line does not name the value: \"%s\"", T.f.last_log);
 	}
 out:
 	close(T.img);

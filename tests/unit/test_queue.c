@@ -745,8 +745,8 @@ START_TEST(test_publish_deferred)
 		ck_assert_int_eq(vmmio_vq_publish(f.q), 0);
 		ck_assert_int_eq(vmmio_vq_save(f.q, &st), 0);
 		for (unsigned k = 0; k < 3; k++)
-			ck_assert_int_eq(vmmio_drv_vq_get_used(&f.d, &tok, &len),
-					 1);
+			ck_assert_int_eq(
+			    vmmio_drv_vq_get_used(&f.d, &tok, &len), 1);
 		ck_assert(!vmmio_drv_vq_enable_cb(&f.d));
 		/* Deferred, then the driver polls its used ring and moves
 		 * used_event past the element before the decision. */
