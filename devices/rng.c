@@ -55,19 +55,11 @@ struct vmmio_rng {
 	struct vmmio_seg seg[];
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
 /* Token bucket */
 
 static void refill(struct vmmio_rng *rng)
 {
-	uint64_t now = now_ns(), room = rng->p.burst - rng->tokens;
+	uint64_t now = vmmio__now_ns(), room = rng->p.burst - rng->tokens;
 	unsigned __int128 units;
 
 	if (now <= rng->last_ns)
@@ -362,7 +354,7 @@ static int make_timer(struct vmmio_rng *rng)
 	}
 	/* Full bucket from the start. */
 	rng->tokens = rng->p.burst;
-	rng->last_ns = now_ns();
+	rng->last_ns = vmmio__now_ns();
 	return 0;
 }
 

@@ -41,6 +41,9 @@ struct vmmio__ratelimit {
 	uint32_t dropped;
 };
 
+/* CLOCK_MONOTONIC in nanoseconds (rate limits, poll windows). */
+uint64_t vmmio__now_ns(void);
+
 /* Log a line; @rl NULL means not guest-triggerable (never dropped). */
 void vmmio__log(const struct vmmio_host_ops *host, void *opaque,
 		struct vmmio__ratelimit *rl, enum vmmio_log_level level,

@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libvmmio: device side of the virtio split virtqueue (virtio 1.2 §2.7). */
-/* clock_gettime: the avail-ring poll window */
-#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -700,14 +697,6 @@ int vmmio_vq_publish_deferred(struct vmmio_vq *q)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -727,7 +716,7 @@ bool vmmio__vq_poll_avail(struct vmmio_vq *q, struct vmmio__poll *p)
 	if (p->ns < VMMIO_POLL_MIN_NS || p->ns > p->max_ns)
 		p->ns = p->max_ns < VMMIO_POLL_MIN_NS ? p->max_ns
 						      : VMMIO_POLL_MIN_NS;
-	end = mono_ns() + p->ns;
+	end = vmmio__now_ns() + p->ns;
 	do {
 		if (load16(q, RING_AVAIL, AVAIL_IDX, __ATOMIC_ACQUIRE, &idx))
 			return false;
@@ -736,7 +725,7 @@ bool vmmio__vq_poll_avail(struct vmmio_vq *q, struct vmmio__poll *p)
 			return true;
 		}
 		cpu_relax();
-	} while (mono_ns() < end);
+	} while (vmmio__now_ns() < end);
 	p->ns /= 2;
 	return false;
 }

@@ -37,7 +37,7 @@ void vmmio__free(const struct vmmio_host_ops *host, void *opaque, void *ptr)
 		free(ptr);
 }
 
-static uint64_t now_ns(void)
+uint64_t vmmio__now_ns(void)
 {
 	struct timespec ts;
 
@@ -50,7 +50,7 @@ static bool ratelimit_pass(const struct vmmio_host_ops *host, void *opaque,
 			   struct vmmio__ratelimit *rl,
 			   enum vmmio_log_level level)
 {
-	uint64_t now = now_ns();
+	uint64_t now = vmmio__now_ns();
 	uint32_t *printed;
 	char line[96];
 
