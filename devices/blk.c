@@ -56,9 +56,9 @@ static bool negotiated(const struct vmmio_blk *b, unsigned bit)
 
 static void publish(struct blk_queue *q)
 {
-	if (!q->dirty && !q->deferred)
+	if (!q->dirty)
 		return;
-	q->dirty = q->deferred = false;
+	q->dirty = false;
 	/* A fault (-EIO) is latched and reported by the transport. */
 	if (vmmio_vq_publish(q->vq) < 0)
 		return;
@@ -510,7 +510,7 @@ static void reset_requests(struct vmmio_blk *b)
 		struct blk_queue *q = &b->q[i];
 
 		q->free = NULL;
-		q->dirty = q->deferred = false;
+		q->dirty = false;
 		q->stalled = false;
 		for (uint16_t j = b->qsize; j > 0; j--) {
 			q->reqs[j - 1].q = q;
@@ -812,15 +812,13 @@ int vmmio_blk_process(struct vmmio_blk *b)
 		struct blk_queue *q = &b->q[i];
 
 		/* Completions out: poll for the driver's next requests before
-		 * deciding on an interrupt it may no longer need. */
+		 * deciding on an interrupt it may no longer need (publish()
+		 * below, or queue_run's, makes the decision). */
 		if (q->dirty && q->poll.max_ns && !q->stalled &&
 		    vmmio_dev_is_active(b->dev) &&
-		    vmmio_vq_publish_deferred(q->vq) == 0) {
-			q->dirty = false;
-			q->deferred = true;
-			if (vmmio__vq_poll_avail(q->vq, &q->poll))
-				queue_run(q);
-		}
+		    vmmio_vq_publish_deferred(q->vq) == 0 &&
+		    vmmio__vq_poll_avail(q->vq, &q->poll))
+			queue_run(q);
 		publish(q);
 		if (q->stalled && q->free && vmmio_dev_is_active(b->dev))
 			queue_run(q);

@@ -54,9 +54,8 @@ struct blk_queue {
 	struct vmmio_blk *blk;
 	struct vmmio_vq *vq;
 	uint16_t index;
-	bool dirty;    /* used elements added, not yet published */
-	bool stalled;  /* stopped popping for lack of a free request */
-	bool deferred; /* published, interrupt decision not yet made */
+	bool dirty;   /* used elements added, not yet published */
+	bool stalled; /* stopped popping for lack of a free request */
 	struct vmmio__poll poll;
 	struct blk_req *free;
 	struct blk_req *reqs;
