@@ -2348,6 +2348,50 @@ START_TEST(test_poll)
 }
 END_TEST
 
+/* Checklist row 3 through the poll: an avail.idx more than a queue ahead,
+ * written after a request completes and without a notification, is found
+ * by the poll and latches AVAIL_IDX in that same vmmio_blk_process() call
+ * (NEEDS_RESET, config interrupt); with VMMIO_BLK_POLL_OFF the value is
+ * not read until the notification, which latches the same fault.
+ * _i: 0 default window, 1 off. */
+START_TEST(test_poll_bad_avail_idx)
+{
+	struct bopt o = {.poll_us = _i ? VMMIO_BLK_POLL_OFF : 0};
+	struct vmmio_dev *d;
+	struct rq r;
+	unsigned before;
+	uint16_t bad;
+
+	if (!bt_open(VMMIO_BLK_ENGINE_URING, &o))
+		return;
+	d = vmmio_blk_dev(T.blk);
+	rq_init(&r, T_IN, 0);
+	rq_in(&r, tg_alloc(&T.f.g, 4096, 4096), 4096);
+	rq_status(&r);
+	rq_submit(&r, 0, DF_DIRECT);
+	bad = (uint16_t)(T.f.vq[0].avail_idx + DF_QSIZE + 1);
+	memcpy(T.f.vq[0].avail + 2, &bad, sizeof(bad)); /* avail.idx */
+	struct pollfd p = {.fd = vmmio_blk_fd(T.blk), .events = POLLIN};
+	ck_assert_int_eq(poll(&p, 1, 5000), 1);
+	before = T.f.config_irqs;
+	ck_assert_int_eq(vmmio_blk_process(T.blk), _i ? 1 : -EIO);
+	if (_i) {
+		ck_assert_int_eq(vmmio_dev_fault(d), VMMIO_FAULT_NONE);
+		vmmio_drv_notify(&T.f.drv, 0);
+	}
+	df_poll(&T.f);
+	ck_assert_msg(vmmio_dev_fault(d) == VMMIO_FAULT_AVAIL_IDX,
+		      "fault %s, want AVAIL_IDX",
+		      vmmio_fault_name(vmmio_dev_fault(d)));
+	ck_assert(vmmio_drv_get_status(&T.f.drv) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	ck_assert_uint_gt(T.f.config_irqs, before);
+	/* The request that completed before the bad index is published. */
+	ck_assert_ptr_eq(rq_reap(0, NULL), &r);
+	ck_assert_uint_eq(rq_sbyte(&r), VIRTIO_BLK_S_OK);
+	bt_close();
+}
+END_TEST
+
 START_TEST(test_host_reset)
 {
 	struct bopt o = {0};
@@ -2425,6 +2469,7 @@ Suite *blk_suite(void)
 	tcase_add_loop_test(life, test_reset_inflight, 0, NENG);
 	tcase_add_loop_test(life, test_host_reset, 0, NENG);
 	tcase_add_loop_test(life, test_poll, 0, 2);
+	tcase_add_loop_test(life, test_poll_bad_avail_idx, 0, 2);
 	tcase_add_loop_test(life, test_backing_shrinks, 0, NENG);
 	return s;
 }
