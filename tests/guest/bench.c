@@ -89,22 +89,6 @@ struct opts {
 	unsigned bad; /* options that did not parse */
 };
 
-/* The value of the first "@key" token on the command line, or NULL. */
-static const char *opt_find(const char *cmd, const char *key)
-{
-	size_t n = strlen(key);
-
-	while (*cmd) {
-		while (*cmd == ' ')
-			cmd++;
-		if (!tg_strncmp(cmd, key, n))
-			return cmd + n;
-		while (*cmd && *cmd != ' ')
-			cmd++;
-	}
-	return NULL;
-}
-
 static bool end_of_value(char c)
 {
 	return !c || c == ' ' || c == ',';
@@ -133,7 +117,7 @@ static bool parse_dec(const char **p, unsigned lo, unsigned hi, unsigned *out)
 static void opt_num(struct opts *o, const char *key, unsigned lo, unsigned hi,
 		    unsigned *out)
 {
-	const char *v = opt_find(tg_cmdline(), key);
+	const char *v = tg_opt(key);
 
 	if (v && (!parse_dec(&v, lo, hi, out) || (*v && *v != ' '))) {
 		tg_printf("TG bench: bad %s (%u..%u)\n", key, lo, hi);
@@ -144,7 +128,7 @@ static void opt_num(struct opts *o, const char *key, unsigned lo, unsigned hi,
 static void opt_list(struct opts *o, const char *key, unsigned hi,
 		     unsigned *list, unsigned *n)
 {
-	const char *v = opt_find(tg_cmdline(), key);
+	const char *v = tg_opt(key);
 	unsigned k = 0;
 
 	if (!v)
@@ -171,7 +155,7 @@ static bool name_is(const char *s, size_t n, const char *name)
 
 static void opt_figs(struct opts *o)
 {
-	const char *v = opt_find(tg_cmdline(), "tg.bench=");
+	const char *v = tg_opt("tg.bench=");
 
 	o->figs = BIT(FIG__COUNT) - 1;
 	if (!v)

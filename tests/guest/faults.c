@@ -30,23 +30,6 @@
 
 /* --- Options ---------------------------------------------------------- */
 
-/* The value of the first "@key" token on the command line, or NULL. */
-static const char *opt_find(const char *key)
-{
-	const char *cmd = tg_cmdline();
-	size_t n = strlen(key);
-
-	while (*cmd) {
-		while (*cmd == ' ')
-			cmd++;
-		if (!tg_strncmp(cmd, key, n))
-			return cmd + n;
-		while (*cmd && *cmd != ' ')
-			cmd++;
-	}
-	return NULL;
-}
-
 static int digit(char c, unsigned base)
 {
 	int v = c >= '0' && c <= '9'   ? c - '0'
@@ -85,7 +68,7 @@ static bool parse_u64(const char **p, uint64_t *out)
  * it is there but malformed (reported). */
 static bool opt_num(const char *key, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-	const char *v = opt_find(key);
+	const char *v = tg_opt(key);
 	uint64_t n;
 
 	if (!v)
@@ -397,7 +380,7 @@ static int kt_batch(struct kt *t, uint64_t k)
 
 static bool kt_options(struct kt *t)
 {
-	const char *v = opt_find("tg.nonce=");
+	const char *v = tg_opt("tg.nonce=");
 
 	t->batch = 16;
 	t->max = 0;
@@ -691,7 +674,7 @@ static void ioerr_enospc(struct tg_vdev *d, uint64_t cap)
 
 void tg_scen_ioerr(void)
 {
-	const char *eio = opt_find("tg.eio=");
+	const char *eio = tg_opt("tg.eio=");
 	uint64_t cap = 0, enospc = 0;
 	struct tg_vdev d;
 

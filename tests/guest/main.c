@@ -1169,6 +1169,22 @@ const char *tg_cmdline(void)
 	return cmdline;
 }
 
+const char *tg_opt(const char *key)
+{
+	const char *cmd = cmdline;
+	size_t n = strlen(key);
+
+	while (*cmd) {
+		while (*cmd == ' ')
+			cmd++;
+		if (!tg_strncmp(cmd, key, n))
+			return cmd + n;
+		while (*cmd && *cmd != ' ')
+			cmd++;
+	}
+	return NULL;
+}
+
 void *tg_dev_window(unsigned slot)
 {
 	return slot < ndev ? (void *)(uintptr_t)devs[slot].base : NULL;

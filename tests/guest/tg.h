@@ -92,6 +92,8 @@ struct vmmio_drv *tg_dev_find(uint32_t device_id, unsigned *slot);
 void tg_result(const char *name, enum tg_verdict v, const char *detail);
 /* The kernel command line as read at start. */
 const char *tg_cmdline(void);
+/* The value of its first "@key" token (key includes the '='), or NULL. */
+const char *tg_opt(const char *key);
 /* The register window of device slot @slot (hostile.c pokes it with
  * accesses of any width); NULL if there is no such slot. */
 void *tg_dev_window(unsigned slot);
