@@ -48,15 +48,6 @@
  * replay a crash input).
  */
 
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x)) {                                                    \
-			fprintf(stderr, "CHECK failed line %d: %s\n",          \
-				__LINE__, #x);                                 \
-			__builtin_trap();                                      \
-		}                                                              \
-	} while (0)
-
 #define SECT 512u
 #define IMG_BYTES 65536u
 #define CAP (IMG_BYTES / SECT)

@@ -55,12 +55,6 @@
 #define DATA_OFF 0x4000u
 #define TABLE_OFF 0xe000u
 #define QMAX 16u
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x))                                                      \
-			__builtin_trap();                                      \
-	} while (0)
-
 static _Alignas(4096) unsigned char ram[RAM_SIZE];
 
 static struct {

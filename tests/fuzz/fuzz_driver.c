@@ -49,15 +49,6 @@
  * so ASan catches any access outside them.
  */
 
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x)) {                                                    \
-			fprintf(stderr, "CHECK failed line %d: %s\n",          \
-				__LINE__, #x);                                 \
-			abort();                                               \
-		}                                                              \
-	} while (0)
-
 #define NQ 2u
 #define NSEL 4u
 #define MAXTOK 64u

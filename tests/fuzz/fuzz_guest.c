@@ -71,15 +71,6 @@
  * never changes size, a read-only one never changes.
  */
 
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x)) {                                                    \
-			fprintf(stderr, "CHECK failed line %d: %s\n",          \
-				__LINE__, #x);                                 \
-			abort();                                               \
-		}                                                              \
-	} while (0)
-
 #define RAM_GPA 0x40000000ull
 #define RAM_SIZE 0x20000u
 #define RING_OFF(q) (0x2000u * (q))

@@ -5,7 +5,20 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* An invariant of the target: a failure names the line and crashes the
+ * run (libFuzzer keeps the input). */
+#define CHECK(x)                                                               \
+	do {                                                                   \
+		if (!(x)) {                                                    \
+			fprintf(stderr, "CHECK failed line %d: %s\n",          \
+				__LINE__, #x);                                 \
+			abort();                                               \
+		}                                                              \
+	} while (0)
 
 struct in {
 	const uint8_t *p;

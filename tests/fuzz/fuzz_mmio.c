@@ -35,12 +35,6 @@
 #define RAM_SIZE 0x4000u
 #define CFG_SIZE 12u
 #define NQ 2u
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x))                                                      \
-			__builtin_trap();                                      \
-	} while (0)
-
 static struct {
 	struct vmmio_dev *dev;
 	struct vmmio_mem *mem[3];
